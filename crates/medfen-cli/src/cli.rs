@@ -1,0 +1,66 @@
+//! Argument definitions and dispatch for `medfen`.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::logging::LogArgs;
+use crate::sibling;
+
+const EXAMPLES: &str = "\
+Examples:
+  medfen doctor            check that libtorch loads and which devices it can use
+  medfen doctor --json     the same as JSON
+
+Model subcommands run in `medfen-torch`, the libtorch-linked half of medfen, found next
+to this executable (or through $MEDFEN_TORCH); `medfen <subcommand> --help` shows their
+options.";
+
+/// medfen: train and evaluate diagnostic classifiers on medical images.
+#[derive(Parser, Debug)]
+#[command(
+    name = "medfen",
+    version,
+    about = "Train and evaluate diagnostic classifiers on medical images (CT, DICOM, NIfTI)",
+    after_help = EXAMPLES,
+    disable_help_subcommand = true,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Logging flags shared by every subcommand.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands of `medfen`.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check libtorch: version, threads, CUDA and cuDNN, and a computation on every
+    /// device (runs in medfen-torch).
+    #[command(disable_help_flag = true)]
+    Doctor(Passthrough),
+}
+
+/// Arguments handed unchanged to the model executable (including `--help`).
+#[derive(clap::Args, Debug)]
+pub struct Passthrough {
+    /// Arguments for the subcommand; see `medfen <subcommand> --help`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<OsString>,
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Whatever the subcommand reports; `main` prints it and exits non-zero.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    crate::logging::init(cli.log);
+    match cli.command {
+        Command::Doctor(pass) => sibling::exec(cli.log, "doctor", &pass.args),
+    }
+}

@@ -1,0 +1,18 @@
+//! The `medfen` executable: parse arguments, run, turn errors into an exit code.
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = medfen_cli::Cli::parse();
+    match medfen_cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            #[allow(clippy::print_stderr)] // the one place errors reach the user
+            {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

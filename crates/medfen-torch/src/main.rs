@@ -1,0 +1,52 @@
+//! `medfen-torch`: the libtorch-linked half of `medfen`.
+//!
+//! Users run it through `medfen <subcommand>` (which finds this executable next to
+//! itself and replaces itself with it), so its command name and help read as `medfen`.
+// A command-line front end: printing results is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod doctor;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use medfen_cli::logging::{self, LogArgs};
+
+// Referenced so the dependency (kept for its build metadata) is not reported unused.
+use torch_sys as _;
+
+/// medfen model commands (libtorch).
+#[derive(Parser)]
+#[command(
+    name = "medfen",
+    bin_name = "medfen",
+    version,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    #[command(flatten)]
+    log: LogArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check libtorch: version, threads, CUDA and cuDNN, and a computation on every device.
+    Doctor(doctor::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log);
+    let result = match cli.command {
+        Command::Doctor(args) => doctor::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

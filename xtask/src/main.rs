@@ -1,0 +1,68 @@
+//! `cargo xtask`: medfen's developer tasks.
+//!
+//! The commands provision what the workspace needs from package registries only
+//! (libtorch from the PyPI torch wheel, a Python virtual environment with the test
+//! oracles), then drive `cargo` for formatting, linting and tests.
+// xtask is a command-line front end: printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod libtorch;
+mod oracles;
+mod paths;
+mod run;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::paths::Workspace;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "medfen developer tasks: provisioning, checks, demo and benchmarks",
+    long_about = "medfen developer tasks.\n\n\
+        Everything is fetched from package registries only (crates.io, PyPI): libtorch \
+        comes from the PyPI torch wheel, the test oracles from a pinned virtual \
+        environment. Both live in ignored folders of the checkout (.libtorch/, .cache/).",
+    after_help = "Examples:\n  cargo xtask test            every check CI runs (fmt, clippy, docs, tests)\n  \
+        cargo xtask libtorch        provision the CPU libtorch kit (idempotent)\n  \
+        cargo xtask libtorch --cuda provision a CUDA-capable libtorch on a GPU host"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Provision libtorch 2.13.0 (what tch 0.26 links) from the PyPI torch wheel.
+    ///
+    /// The CPU kit is assembled in .libtorch/cpu-2.13.0 from wheels cached in
+    /// .cache/wheels (override with MEDFEN_WHEEL_CACHE); .libtorch/active points at the
+    /// kit in use. A second run is a no-op.
+    Libtorch(libtorch::Args),
+    /// Create the Python virtual environment with the test oracles (scikit-learn,
+    /// pydicom, nibabel, ...) in .cache/oracle-venv. A second run is a no-op.
+    Oracles,
+    /// Run every check: provision libtorch and oracles if needed, then cargo fmt
+    /// --check, clippy -D warnings, rustdoc -D warnings, all tests and doc tests.
+    Test(test::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Workspace::locate().and_then(|ws| match cli.command {
+        Command::Libtorch(args) => libtorch::provision(&ws, &args).map(|_| ()),
+        Command::Oracles => oracles::provision(&ws).map(|_| ()),
+        Command::Test(args) => test::run(&ws, &args),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
