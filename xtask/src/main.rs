@@ -6,6 +6,7 @@
 // xtask is a command-line front end: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod libtorch;
 mod oracles;
 mod paths;
@@ -27,6 +28,7 @@ use crate::paths::Workspace;
         comes from the PyPI torch wheel, the test oracles from a pinned virtual \
         environment. Both live in ignored folders of the checkout (.libtorch/, .cache/).",
     after_help = "Examples:\n  cargo xtask test            every check CI runs (fmt, clippy, docs, tests)\n  \
+        cargo xtask bench metrics   clustered bootstrap speed against scikit-learn\n  \
         cargo xtask libtorch        provision the CPU libtorch kit (idempotent)\n  \
         cargo xtask libtorch --cuda provision a CUDA-capable libtorch on a GPU host"
 )]
@@ -49,6 +51,8 @@ enum Command {
     /// Run every check: provision libtorch and oracles if needed, then cargo fmt
     /// --check, clippy -D warnings, rustdoc -D warnings, all tests and doc tests.
     Test(test::Args),
+    /// Benchmark medfen against its Python baseline in the same run and print ratios.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Libtorch(args) => libtorch::provision(&ws, &args).map(|_| ()),
         Command::Oracles => oracles::provision(&ws).map(|_| ()),
         Command::Test(args) => test::run(&ws, &args),
+        Command::Bench(args) => bench::run(&ws, &args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

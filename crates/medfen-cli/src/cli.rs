@@ -11,8 +11,9 @@ use crate::sibling;
 
 const EXAMPLES: &str = "\
 Examples:
+  medfen metrics --pred val.csv --score y_prob --label y_true --group exam_id --plots plots/
+                           AUROC, AP, operating points, calibration, clustered CIs
   medfen doctor            check that libtorch loads and which devices it can use
-  medfen doctor --json     the same as JSON
 
 Model subcommands run in `medfen-torch`, the libtorch-linked half of medfen, found next
 to this executable (or through $MEDFEN_TORCH); `medfen <subcommand> --help` shows their
@@ -40,6 +41,10 @@ pub struct Cli {
 /// The subcommands of `medfen`.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Metrics of a prediction table (CSV/Parquet): AUROC, AP, sensitivity at
+    /// specificity, threshold metrics, calibration, with exam-clustered bootstrap CIs,
+    /// DeLong/Obuchowski intervals and ROC/PR/reliability plots.
+    Metrics(Box<crate::commands::metrics::MetricsArgs>),
     /// Check libtorch: version, threads, CUDA and cuDNN, and a computation on every
     /// device (runs in medfen-torch).
     #[command(disable_help_flag = true)]
@@ -61,6 +66,7 @@ pub struct Passthrough {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::logging::init(cli.log);
     match cli.command {
+        Command::Metrics(args) => crate::commands::metrics::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Doctor(pass) => sibling::exec(cli.log, "doctor", &pass.args),
     }
 }

@@ -9,9 +9,12 @@
 //! The modules [`logging`] and [`progress`] are shared with `medfen-torch`, so every
 //! medfen command logs and shows progress the same way.
 
+pub mod commands;
 pub mod logging;
+pub mod output;
 pub mod progress;
 pub mod sibling;
+pub mod table;
 
 mod cli;
 

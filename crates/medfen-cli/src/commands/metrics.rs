@@ -1,0 +1,625 @@
+//! `medfen metrics`: the metrics of any prediction table, with clustered CIs and plots.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use medfen_metrics::{
+    BinaryMetric, BinaryReport, BootstrapConfig, ChosenThreshold, Clusters, IntervalMethod,
+    MetricInterval, MulticlassReport, ReportOptions, ThresholdRule, ThresholdSource, argmax_rows,
+    binary_report, curve_bands, multiclass_report, plot, pr_curve, roc_curve,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::output;
+use crate::table::Table;
+
+const EXAMPLES: &str = "\
+Examples:
+  # validation predictions, two ears per exam: CIs resample exams; choose a threshold
+  medfen metrics --pred val.csv --score y_prob --label y_true --group exam_id \\
+      --choose-threshold youden --out val_metrics.json --plots plots/val
+  # test predictions, with the threshold frozen from validation
+  medfen metrics --pred test.parquet --score y_prob --label y_true --group exam_id \\
+      --threshold-from val_metrics.json --out test_metrics.json
+  # six-class probabilities
+  medfen metrics --pred preds.csv --score p_0,p_1,p_2,p_3,p_4,p_5 --label class_id --json
+
+Binary labels are 0/1 (or true/false); a sample is positive when score >= threshold.
+Statistics that are undefined on the data (one class missing, too few samples) are
+reported as null with the reason, never as 0.";
+
+/// Options of `medfen metrics`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = EXAMPLES)]
+pub struct MetricsArgs {
+    /// Prediction table (.csv or .parquet), one row per sample (e.g. per ear).
+    #[arg(long, value_name = "FILE")]
+    pub pred: PathBuf,
+    /// Score column (higher = more likely positive). Several comma-separated columns,
+    /// one probability per class, give a multi-class report.
+    #[arg(long, value_name = "COL", value_delimiter = ',', required = true)]
+    pub score: Vec<String>,
+    /// Label column: 0/1 or true/false (binary); class index 0..K-1 (multi-class).
+    #[arg(long, value_name = "COL")]
+    pub label: String,
+    /// Cluster column (exam id or patient key): the bootstrap resamples whole clusters
+    /// and the analytic AUROC interval uses Obuchowski's clustered variance. Without it
+    /// every row is its own cluster.
+    #[arg(long, value_name = "COL")]
+    pub group: Option<String>,
+    /// Apply, unchanged, the threshold stored in this metrics JSON (written by an
+    /// earlier `medfen metrics --out`, typically on validation data).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["choose_threshold", "threshold"])]
+    pub threshold_from: Option<PathBuf>,
+    /// Choose the operating threshold on this data: youden, f1, sens@spec:X
+    /// (highest sensitivity with specificity >= X), spec@sens:X.
+    #[arg(long, value_name = "RULE", conflicts_with = "threshold")]
+    pub choose_threshold: Option<ThresholdRule>,
+    /// Fixed operating threshold.
+    #[arg(long, value_name = "X", default_value_t = 0.5)]
+    pub threshold: f64,
+    /// Bootstrap replicates; 0 turns the bootstrap off.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Confidence level of every interval.
+    #[arg(long, default_value_t = 0.95)]
+    pub level: f64,
+    /// Bootstrap interval: percentile, or bca (bias-corrected and accelerated, with a
+    /// leave-one-cluster-out jackknife).
+    #[arg(long, value_enum, default_value_t = CiMethod::Percentile)]
+    pub ci: CiMethod,
+    /// Resample clusters freely instead of within their class profile.
+    #[arg(long)]
+    pub no_stratify: bool,
+    /// Specificity floor of "sensitivity at specificity".
+    #[arg(long, value_name = "X", default_value_t = 0.95)]
+    pub spec_target: f64,
+    /// Sensitivity floor of "specificity at sensitivity".
+    #[arg(long, value_name = "X", default_value_t = 0.95)]
+    pub sens_target: f64,
+    /// Equal-mass bins of the calibration curve.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub bins: usize,
+    /// Write roc.png, pr.png and reliability.png (with bootstrap bands) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
+    /// Write the metrics JSON to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the metrics JSON on stdout instead of the summary table.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip rows whose score or label is empty; they are listed in the JSON. Without
+    /// this flag an empty cell is an error naming its row.
+    #[arg(long)]
+    pub drop_missing: bool,
+}
+
+/// Bootstrap interval method.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CiMethod {
+    /// Quantiles of the replicates.
+    Percentile,
+    /// Bias-corrected and accelerated.
+    Bca,
+}
+
+/// What was read.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InputSummary {
+    /// The prediction table.
+    pub path: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// Rows in the table.
+    pub rows: usize,
+    /// Rows used.
+    pub used_rows: usize,
+    /// Rows skipped with --drop-missing (as "line N" / "row N").
+    pub dropped_rows: Vec<String>,
+    /// Score column(s).
+    pub score: Vec<String>,
+    /// Label column.
+    pub label: String,
+    /// Cluster column.
+    pub group: Option<String>,
+}
+
+/// The metrics JSON.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MetricsOutput {
+    /// medfen version that wrote it.
+    pub medfen_version: String,
+    /// The input.
+    pub input: InputSummary,
+    /// Binary report (one score column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<BinaryReport>,
+    /// Multi-class report (several score columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multiclass: Option<MulticlassReport>,
+    /// Plots written.
+    #[serde(default)]
+    pub plots: Vec<String>,
+}
+
+/// Runs `medfen metrics`.
+///
+/// # Errors
+/// Unreadable or malformed input (naming file, column and row), bad options, or
+/// failure to write outputs.
+pub fn run(args: &MetricsArgs) -> Result<()> {
+    // Options first: a bad --threshold-from fails before any data is read.
+    let options = report_options(args)?;
+    let mut wanted: Vec<&str> = args.score.iter().map(String::as_str).collect();
+    wanted.push(&args.label);
+    if let Some(g) = &args.group {
+        wanted.push(g);
+    }
+    let table = Table::read(&args.pred, &wanted)?;
+    if table.rows() == 0 {
+        bail!("{}: the table has no rows", args.pred.display());
+    }
+    let scores: Vec<Vec<Option<f64>>> = args
+        .score
+        .iter()
+        .map(|c| table.floats(c))
+        .collect::<Result<_>>()?;
+    let groups = args.group.as_ref().map(|g| table.texts(g));
+    let mut output = MetricsOutput {
+        medfen_version: env!("CARGO_PKG_VERSION").to_owned(),
+        input: InputSummary {
+            path: args.pred.display().to_string(),
+            sha256: output::sha256_file(&args.pred)?,
+            rows: table.rows(),
+            used_rows: 0,
+            dropped_rows: Vec::new(),
+            score: args.score.clone(),
+            label: args.label.clone(),
+            group: args.group.clone(),
+        },
+        binary: None,
+        multiclass: None,
+        plots: Vec::new(),
+    };
+    if args.score.len() == 1 {
+        let labels = table.binary_labels(&args.label)?;
+        let keep = usable_rows(
+            &table,
+            args,
+            &[&scores[0]],
+            &labels,
+            groups.as_deref(),
+            &mut output.input,
+        )?;
+        let y: Vec<bool> = present(&labels, &keep);
+        let s: Vec<f64> = present(&scores[0], &keep);
+        let clusters = groups
+            .as_ref()
+            .map(|g| Clusters::from_ids(&present(g, &keep)));
+        let report = binary_report(&y, &s, clusters.as_ref(), &options)
+            .with_context(|| format!("{}: cannot compute the metrics", args.pred.display()))?;
+        if let Some(dir) = &args.plots {
+            output.plots = draw_plots(dir, &y, &s, clusters.as_ref(), &report, args)?;
+        }
+        output.binary = Some(report);
+    } else {
+        let classes = class_labels(&table, &args.label, args.score.len())?;
+        let class_opts: Vec<Option<bool>> = classes.iter().map(|c| c.map(|_| true)).collect();
+        let cols: Vec<&Vec<Option<f64>>> = scores.iter().collect();
+        let keep = usable_rows(
+            &table,
+            args,
+            &cols,
+            &class_opts,
+            groups.as_deref(),
+            &mut output.input,
+        )?;
+        let k = args.score.len();
+        let prob: Vec<f64> = keep
+            .iter()
+            .flat_map(|&i| scores.iter().filter_map(move |c| c[i]))
+            .collect();
+        let y: Vec<usize> = present(&classes, &keep);
+        let pred = argmax_rows(&prob, k)?;
+        output.multiclass = Some(multiclass_report(&y, &pred, k, Some(&prob))?);
+    }
+    if let Some(out) = &args.out {
+        output::write_json(out, &output)?;
+    }
+    if args.json {
+        output::print(&format!("{}\n", serde_json::to_string_pretty(&output)?))
+    } else {
+        output::print(&summary(&output, args))
+    }
+}
+
+/// The values of `column` at the rows `keep` (rows [`usable_rows`] found complete).
+fn present<T: Clone>(column: &[Option<T>], keep: &[usize]) -> Vec<T> {
+    let out: Vec<T> = keep.iter().filter_map(|&i| column[i].clone()).collect();
+    debug_assert_eq!(out.len(), keep.len());
+    out
+}
+
+fn report_options(args: &MetricsArgs) -> Result<ReportOptions> {
+    let threshold = if let Some(path) = &args.threshold_from {
+        ThresholdSource::Frozen {
+            chosen: load_threshold(path)?,
+        }
+    } else if let Some(rule) = args.choose_threshold {
+        ThresholdSource::Rule { rule }
+    } else {
+        ThresholdSource::Rule {
+            rule: ThresholdRule::Fixed {
+                threshold: args.threshold,
+            },
+        }
+    };
+    let bootstrap = (args.bootstrap > 0).then(|| bootstrap_config(args));
+    let mut opts = ReportOptions::new()
+        .with_specificity_target(args.spec_target)
+        .with_sensitivity_target(args.sens_target)
+        .with_threshold(threshold)
+        .with_bootstrap(bootstrap)
+        .with_calibration_bins(args.bins);
+    opts.level = args.level;
+    Ok(opts)
+}
+
+fn bootstrap_config(args: &MetricsArgs) -> BootstrapConfig {
+    BootstrapConfig::new()
+        .with_replicates(args.bootstrap)
+        .with_seed(args.seed)
+        .with_level(args.level)
+        .with_stratified(!args.no_stratify)
+        .with_interval(match args.ci {
+            CiMethod::Percentile => IntervalMethod::Percentile,
+            CiMethod::Bca => IntervalMethod::Bca,
+        })
+}
+
+/// The stored threshold of an earlier metrics JSON.
+fn load_threshold(path: &Path) -> Result<ChosenThreshold> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", path.display()))?;
+    let chosen = json.pointer("/binary/threshold/chosen").with_context(|| {
+        format!(
+            "{}: no stored threshold (binary.threshold.chosen)",
+            path.display()
+        )
+    })?;
+    serde_json::from_value(chosen.clone())
+        .with_context(|| format!("{}: binary.threshold.chosen is malformed", path.display()))
+}
+
+/// Rows whose scores, label and group are all present; empty cells are errors unless
+/// `--drop-missing`, which records them.
+fn usable_rows(
+    table: &Table,
+    args: &MetricsArgs,
+    scores: &[&Vec<Option<f64>>],
+    labels: &[Option<bool>],
+    groups: Option<&[Option<String>]>,
+    summary: &mut InputSummary,
+) -> Result<Vec<usize>> {
+    let mut keep = Vec::with_capacity(table.rows());
+    for i in 0..table.rows() {
+        let missing = if labels[i].is_none() {
+            Some(args.label.clone())
+        } else if let Some(k) = scores.iter().position(|c| c[i].is_none()) {
+            Some(args.score[k].clone())
+        } else if groups.is_some_and(|g| g[i].is_none()) {
+            args.group.clone()
+        } else {
+            None
+        };
+        match missing {
+            None => keep.push(i),
+            Some(col) if args.drop_missing => {
+                summary.dropped_rows.push(table.row_name(i));
+                tracing::debug!("skipping {}: empty `{col}`", table.row_name(i));
+            }
+            Some(col) => bail!(
+                "{}: column `{col}` is empty at {} (use --drop-missing to skip such rows)",
+                table.path().display(),
+                table.row_name(i)
+            ),
+        }
+    }
+    if !summary.dropped_rows.is_empty() {
+        tracing::warn!(
+            "skipped {} row(s) with empty cells",
+            summary.dropped_rows.len()
+        );
+    }
+    summary.used_rows = keep.len();
+    if keep.is_empty() {
+        bail!("{}: no usable rows", table.path().display());
+    }
+    Ok(keep)
+}
+
+fn class_labels(table: &Table, column: &str, n_classes: usize) -> Result<Vec<Option<usize>>> {
+    table
+        .floats(column)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            None => Ok(None),
+            Some(x) if x >= 0.0 && x.fract() == 0.0 && (x as usize) < n_classes => {
+                Ok(Some(x as usize))
+            }
+            Some(x) => bail!(
+                "{}: column `{column}`, {}: class {x} is not one of 0..{} (one per score column)",
+                table.path().display(),
+                table.row_name(i),
+                n_classes - 1
+            ),
+        })
+        .collect()
+}
+
+fn draw_plots(
+    dir: &Path,
+    y: &[bool],
+    s: &[f64],
+    clusters: Option<&Clusters>,
+    report: &BinaryReport,
+    args: &MetricsArgs,
+) -> Result<Vec<String>> {
+    let singletons;
+    let clusters = if let Some(c) = clusters {
+        c
+    } else {
+        singletons = Clusters::singletons(y.len());
+        &singletons
+    };
+    let bands = if args.bootstrap > 0 && report.auroc.is_some() {
+        Some(curve_bands(y, s, clusters, bootstrap_config(args), 101)?)
+    } else {
+        None
+    };
+    let mut written = Vec::new();
+    let name = args
+        .pred
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    if let Ok(roc) = roc_curve(y, s) {
+        let path = dir.join("roc.png");
+        let label = format!(
+            "AUROC {}",
+            with_ci(report.auroc, find(report, &BinaryMetric::Auroc))
+        );
+        plot::roc_png(
+            &path,
+            &roc,
+            bands.as_ref().map(|b| &b.roc),
+            &format!("ROC: {name}"),
+            &label,
+        )?;
+        written.push(path.display().to_string());
+    }
+    if let Ok(pr) = pr_curve(y, s) {
+        let path = dir.join("pr.png");
+        let label = format!(
+            "AP {}",
+            with_ci(
+                report.average_precision,
+                find(report, &BinaryMetric::AveragePrecision)
+            )
+        );
+        let prevalence = report.n_pos as f64 / report.n as f64;
+        plot::pr_png(
+            &path,
+            &pr,
+            bands.as_ref().map(|b| &b.pr),
+            prevalence,
+            &format!("Precision-recall: {name}"),
+            &label,
+        )?;
+        written.push(path.display().to_string());
+    }
+    if let Some(cal) = &report.calibration {
+        let path = dir.join("reliability.png");
+        plot::reliability_png(&path, cal, &format!("Reliability: {name}"))?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
+}
+
+fn find<'a>(report: &'a BinaryReport, metric: &BinaryMetric) -> Option<&'a MetricInterval> {
+    report
+        .bootstrap
+        .as_ref()?
+        .metrics
+        .iter()
+        .find(|m| m.metric == *metric)
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(|| "undefined".to_owned(), |x| format!("{x:.3}"))
+}
+
+fn with_ci(estimate: Option<f64>, ci: Option<&MetricInterval>) -> String {
+    match ci.and_then(|c| c.lower.zip(c.upper)) {
+        Some((lo, hi)) => format!("{} [{lo:.3}, {hi:.3}]", num(estimate)),
+        None => num(estimate),
+    }
+}
+
+/// The human-readable summary printed without `--json`.
+fn summary(out: &MetricsOutput, args: &MetricsArgs) -> String {
+    let mut s = String::new();
+    let i = &out.input;
+    let _ = writeln!(
+        s,
+        "medfen metrics: {} ({} of {} rows used)",
+        i.path, i.used_rows, i.rows
+    );
+    if let Some(r) = &out.binary {
+        let clusters = i.group.as_ref().map_or_else(String::new, |g| {
+            format!(", {} clusters by `{g}`", r.n_clusters)
+        });
+        let _ = writeln!(
+            s,
+            "  {} samples: {} positive, {} negative{clusters}",
+            r.n, r.n_pos, r.n_neg
+        );
+        if let Some(b) = &r.bootstrap {
+            let _ = writeln!(
+                s,
+                "  intervals: {:.0}% {} cluster bootstrap, {} replicates, seed {}",
+                100.0 * b.config.level,
+                match b.config.interval {
+                    IntervalMethod::Percentile => "percentile",
+                    IntervalMethod::Bca => "BCa",
+                },
+                b.config.replicates,
+                b.config.seed
+            );
+        }
+        let row =
+            |s: &mut String, name: &str, est: Option<f64>, metric: &BinaryMetric, extra: String| {
+                let _ = writeln!(
+                    s,
+                    "  {name:<28} {:<24} {extra}",
+                    with_ci(est, find(r, metric))
+                );
+            };
+        let analytic = r.auroc_analytic.as_ref().map_or_else(String::new, |a| {
+            format!("{:?} [{:.3}, {:.3}]", a.method, a.lower, a.upper).to_lowercase()
+        });
+        row(&mut s, "AUROC", r.auroc, &BinaryMetric::Auroc, analytic);
+        row(
+            &mut s,
+            "average precision",
+            r.average_precision,
+            &BinaryMetric::AveragePrecision,
+            String::new(),
+        );
+        if let Some(op) = &r.sensitivity_at_specificity {
+            let m = BinaryMetric::SensitivityAtSpecificity { target: op.target };
+            row(
+                &mut s,
+                &format!("sensitivity @ spec {}", op.target),
+                Some(op.sensitivity),
+                &m,
+                format!("threshold {:.4}", op.threshold),
+            );
+        }
+        if let Some(op) = &r.specificity_at_sensitivity {
+            let m = BinaryMetric::SpecificityAtSensitivity { target: op.target };
+            row(
+                &mut s,
+                &format!("specificity @ sens {}", op.target),
+                Some(op.specificity),
+                &m,
+                format!("threshold {:.4}", op.threshold),
+            );
+        }
+        if let Some(t) = &r.threshold {
+            let origin = if t.frozen {
+                format!(
+                    "frozen from {}",
+                    args.threshold_from
+                        .as_ref()
+                        .map_or_else(String::new, |p| p.display().to_string())
+                )
+            } else {
+                format!("rule {}", t.chosen.rule)
+            };
+            let c = t.here.counts;
+            let _ = writeln!(
+                s,
+                "  at threshold {:.4} ({origin}): TP {} FP {} TN {} FN {}",
+                t.here.threshold, c.tp, c.fp, c.tn, c.fn_
+            );
+            for (name, value) in [
+                ("sensitivity", t.here.metrics.sensitivity),
+                ("specificity", t.here.metrics.specificity),
+                ("precision", t.here.metrics.precision),
+                ("npv", t.here.metrics.npv),
+                ("f1", t.here.metrics.f1),
+                ("balanced_accuracy", t.here.metrics.balanced_accuracy),
+                ("mcc", t.here.metrics.mcc),
+                ("accuracy", t.here.metrics.accuracy),
+            ] {
+                let ci = r.bootstrap.as_ref().and_then(|b| {
+                    b.metrics
+                        .iter()
+                        .find(|m| m.name.starts_with(&format!("{name}@threshold")))
+                });
+                let _ = writeln!(s, "    {name:<26} {}", with_ci(value, ci));
+            }
+        }
+        if let Some(c) = &r.calibration {
+            row(
+                &mut s,
+                "Brier score",
+                Some(c.brier),
+                &BinaryMetric::Brier,
+                String::new(),
+            );
+            row(
+                &mut s,
+                "ECE",
+                Some(c.ece),
+                &BinaryMetric::Ece { n_bins: c.n_bins },
+                format!("{} equal-mass bins", c.n_bins),
+            );
+        }
+        for u in &r.undefined {
+            let _ = writeln!(s, "  undefined: {u}");
+        }
+    }
+    if let Some(m) = &out.multiclass {
+        let _ = writeln!(
+            s,
+            "  {} samples, {} classes; accuracy {:.3}",
+            m.n, m.n_classes, m.accuracy
+        );
+        let _ = writeln!(
+            s,
+            "  {:<7} {:>8} {:>10} {:>8} {:>12} {:>8} {:>10}",
+            "class", "support", "precision", "recall", "specificity", "f1", "AUROC-ovr"
+        );
+        for c in &m.per_class {
+            let _ = writeln!(
+                s,
+                "  {:<7} {:>8} {:>10} {:>8} {:>12} {:>8} {:>10}",
+                c.class,
+                c.support,
+                num(c.precision),
+                num(c.recall),
+                num(c.specificity),
+                num(c.f1),
+                num(c.auroc_ovr)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  macro: precision {} recall {} f1 {} AUROC-ovr {}; weighted f1 {}",
+            num(m.macro_avg.precision),
+            num(m.macro_avg.recall),
+            num(m.macro_avg.f1),
+            num(m.macro_avg.auroc_ovr),
+            num(m.weighted_avg.f1)
+        );
+        for u in &m.undefined {
+            let _ = writeln!(s, "  undefined: {u}");
+        }
+    }
+    if let Some(p) = &args.out {
+        let _ = writeln!(s, "wrote {}", p.display());
+    }
+    for p in &out.plots {
+        let _ = writeln!(s, "wrote {p}");
+    }
+    s
+}

@@ -1,0 +1,3 @@
+//! One module per `medfen` subcommand that runs in this process.
+
+pub mod metrics;
