@@ -287,13 +287,15 @@ fn fetch_wheel(ws: &Workspace, spec: &WheelSpec) -> Result<PathBuf> {
     run::require_space(&cache, CPU_SPACE_NEEDED / 2, "the wheel cache")?;
     let partial = cache.join(format!(".partial-{}", std::process::id()));
     fs::create_dir_all(&partial)?;
-    let platform = format!("manylinux_2_28_{}", std::env::consts::ARCH);
     let mut pip = run::command("python3", ws.root());
     pip.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--python-version", "3.11", "--implementation", "cp"])
-        .args(["--platform", &platform, "--dest"])
-        .arg(&partial)
-        .arg(spec.requirement);
+        .args(["--python-version", "3.11", "--implementation", "cp"]);
+    // pip does not widen an explicit platform to older glibc tags, and the wheels we
+    // need carry different ones (torch 2_28, cupti 2_25, cudart 2_17/2014): list them.
+    for platform in platforms() {
+        pip.args(["--platform", &platform]);
+    }
+    pip.arg("--dest").arg(&partial).arg(spec.requirement);
     run::status(&mut pip).with_context(|| {
         format!(
             "could not download {} from PyPI (is the package registry reachable?)",
@@ -310,6 +312,17 @@ fn fetch_wheel(ws: &Workspace, spec: &WheelSpec) -> Result<PathBuf> {
     fs::rename(&downloaded, &dest)?;
     fs::remove_dir_all(&partial)?;
     Ok(dest)
+}
+
+/// manylinux platform tags this machine's glibc can run, newest first (2_28 down to 2_17).
+fn platforms() -> Vec<String> {
+    let arch = std::env::consts::ARCH;
+    let mut tags: Vec<String> = (17..=28)
+        .rev()
+        .map(|minor| format!("manylinux_2_{minor}_{arch}"))
+        .collect();
+    tags.push(format!("manylinux2014_{arch}"));
+    tags
 }
 
 fn find_cached_wheel(dir: &Path, prefix: &str) -> Result<Option<PathBuf>> {
