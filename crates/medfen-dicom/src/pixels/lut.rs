@@ -148,6 +148,18 @@ impl HuValue for f32 {
     }
 }
 
+impl HuValue for f64 {
+    #[inline]
+    fn from_value(v: f64) -> (Self, bool) {
+        (v, false)
+    }
+
+    #[inline]
+    fn from_int(v: i64) -> (Self, bool) {
+        (v as f64, false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

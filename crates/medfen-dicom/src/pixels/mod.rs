@@ -445,11 +445,18 @@ fn native_frame<'a>(
                     .collect(),
             ))
         }
-        // 32-bit samples read as OW words: two words per sample.
+        // 32-bit samples read as OW words: two words per sample, the high word first in
+        // big endian files.
         (32, PrimitiveValue::U16(v)) => {
-            let bytes: Vec<u8> = v.iter().flat_map(|w| w.to_le_bytes()).collect();
-            let r = range(4, bytes.len())?;
-            RawSamples::Le32(Cow::Owned(bytes[r].to_vec()))
+            let r = range(2, v.len())?;
+            let samples: Vec<u8> = v[r]
+                .chunks_exact(2)
+                .flat_map(|w| {
+                    let (lo, hi) = if big { (w[1], w[0]) } else { (w[0], w[1]) };
+                    (u32::from(lo) | (u32::from(hi) << 16)).to_le_bytes()
+                })
+                .collect();
+            RawSamples::Le32(Cow::Owned(samples))
         }
         (b, other) => {
             return Err(Error::UnsupportedImage {
@@ -531,7 +538,7 @@ pub(crate) fn for_each_stored(
             put(
                 i,
                 value(u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
-            )
+            );
         }),
         RawSamples::U32(v) => v
             .iter()
