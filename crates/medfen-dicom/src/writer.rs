@@ -393,7 +393,7 @@ pub fn write_dicom(path: &Path, spec: &DicomImageSpec) -> Result<()> {
                 s.put(sequence(
                     tags::PLANE_ORIENTATION_SEQUENCE,
                     vec![item(|i| {
-                        put(i, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, ds(&o))
+                        put(i, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, ds(&o));
                     })],
                 ));
             }
@@ -422,7 +422,7 @@ pub fn write_dicom(path: &Path, spec: &DicomImageSpec) -> Result<()> {
                         g.put(sequence(
                             tags::PLANE_POSITION_SEQUENCE,
                             vec![item(|i| {
-                                put(i, tags::IMAGE_POSITION_PATIENT, VR::DS, ds(&p))
+                                put(i, tags::IMAGE_POSITION_PATIENT, VR::DS, ds(&p));
                             })],
                         ));
                     }

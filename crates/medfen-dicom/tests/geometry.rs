@@ -52,7 +52,7 @@ fn instance_numbers_reversed_against_position_change_nothing() {
     let g = Geom::axial(8);
     g.write_all(a.path(), "1.2.3.2");
     g.write(b.path(), "1.2.3.2", &(0..8).collect::<Vec<_>>(), |k, s| {
-        s.instance_number = Some(100 - k as i64)
+        s.instance_number = Some(100 - k as i64);
     });
     let (va, vb) = (load(a.path()).volume, load(b.path()).volume);
     assert_eq!(va.data, vb.data);
@@ -348,7 +348,7 @@ fn every_written_transfer_syntax_gives_the_same_volume() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         g.write(dir.path(), "1.2.3.13", &[0, 1, 2, 3], |_, s| {
-            s.syntax = syntax
+            s.syntax = syntax;
         });
         let vol = load(dir.path()).volume;
         check_every_voxel(&vol, &g);
@@ -363,7 +363,7 @@ fn ties_between_equal_series_are_errors_unless_a_policy_breaks_them() {
     let g = Geom::axial(4);
     g.write_all(dir.path(), "1.2.3.14.1");
     g.write(dir.path(), "1.2.3.14.2", &[0, 1, 2, 3], |_, s| {
-        s.series_number = Some(7)
+        s.series_number = Some(7);
     });
     let err = read_dicom::<i16>(dir.path(), &ReadOptions::default(), &|_| {}).unwrap_err();
     assert!(

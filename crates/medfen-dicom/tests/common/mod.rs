@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use medfen_dicom::writer::{DicomImageSpec, FrameSpec, WriteSyntax, write_dicom};
+use medfen_dicom::writer::{DicomImageSpec, FrameSpec, write_dicom};
 use medfen_dicom::{Vec3, Volume};
 
 /// Geometry of a synthetic series: voxel (k, r, c) is at
