@@ -46,6 +46,7 @@ mod load;
 mod nifti;
 pub mod pixels;
 mod plan;
+mod precheck;
 mod qa;
 mod read;
 mod resize;

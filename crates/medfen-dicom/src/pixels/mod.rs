@@ -119,6 +119,15 @@ impl ImageFile {
             });
         }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        crate::precheck::check_lengths(
+            &mut std::io::Cursor::new(&bytes),
+            bytes.len() as u64,
+            false,
+        )
+        .map_err(|reason| Error::Parse {
+            path: path.to_path_buf(),
+            reason,
+        })?;
         let obj = OpenFileOptions::new()
             .from_reader(&bytes[128..])
             .map_err(|e| Error::Parse {
@@ -206,12 +215,62 @@ impl ImageFile {
                 reason: format!("{} bits allocated", f.bits_allocated),
             });
         }
+        // jpeg-decoder (like every pure-Rust JPEG decoder) has no 12-bit DCT process.
+        let lossy_jpeg = matches!(
+            self.header.transfer_syntax.as_str(),
+            "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51"
+        );
+        if lossy_jpeg && f.bits_stored > 8 {
+            return Err(Error::UnsupportedTransferSyntax {
+                path,
+                uid: self.header.transfer_syntax.clone(),
+                name: format!(
+                    "{}, {}-bit samples: no pure-Rust decoder for 12-bit lossy JPEG",
+                    transfer_syntax_name(&self.header.transfer_syntax),
+                    f.bits_stored
+                ),
+            });
+        }
         if let Encoding::Unsupported(name) = &self.encoding {
             return Err(Error::UnsupportedTransferSyntax {
                 path,
                 uid: self.header.transfer_syntax.clone(),
                 name: name.clone(),
             });
+        }
+        // Declared geometry must fit the pixel data before any buffer is sized from it
+        // (a corrupted Rows or NumberOfFrames must not trigger a huge allocation).
+        let samples = (usize::from(self.header.rows) * usize::from(self.header.cols))
+            .saturating_mul(self.frames());
+        match self
+            .obj
+            .get(tags::PIXEL_DATA)
+            .map(dicom_core::DataElement::value)
+        {
+            Some(Value::Primitive(p)) => {
+                let expected = samples
+                    .saturating_mul(usize::from(f.bits_allocated))
+                    .div_ceil(8);
+                let found = p.calculate_byte_len();
+                if found < expected {
+                    return Err(Error::PixelDataLength {
+                        path,
+                        expected,
+                        found,
+                    });
+                }
+            }
+            Some(Value::PixelSequence(seq))
+                if self.frames() > 1 && seq.fragments().len() < self.frames() =>
+            {
+                return Err(Error::InvalidAttribute {
+                    path,
+                    attribute: "NumberOfFrames (0028,0008)",
+                    value: self.frames().to_string(),
+                    reason: "more frames than encapsulated fragments",
+                });
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -1,0 +1,351 @@
+//! A cheap structural pass before dicom-rs parses a file: every declared element
+//! length must fit in the bytes that remain.
+//!
+//! dicom-rs allocates (and zero-fills) the length an element declares before reading
+//! it, so one corrupted length field can make it reserve up to 4 GB for a 500 kB file,
+//! which in a parallel scan of an archive multiplies. This walk reads only element
+//! headers (seeking over values), so it costs a few microseconds, and it turns such a
+//! file into an error naming the offending tag. Deflated data sets are not walked.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+const MAX_DEPTH: usize = 64;
+
+/// Encoding of the data set after the file meta group.
+#[derive(Clone, Copy)]
+struct Enc {
+    explicit: bool,
+    big: bool,
+}
+
+impl Enc {
+    fn u16(self, b: [u8; 2]) -> u16 {
+        if self.big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    }
+
+    fn u32(self, b: [u8; 4]) -> u32 {
+        if self.big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    }
+}
+
+/// An element header: tag, VR (`"  "` when implicit or an item) and declared length.
+struct Head {
+    tag: (u16, u16),
+    vr: [u8; 2],
+    len: u32,
+}
+
+/// Walks the file from the start of the file meta group (byte 132). With `stop_at_pixels`
+/// the walk ends at the PixelData element (after checking its length).
+///
+/// # Errors
+/// A description of the first element whose declared length does not fit, or of a
+/// structure that cannot be walked.
+pub(crate) fn check_lengths<R: Read + Seek>(
+    r: &mut R,
+    file_len: u64,
+    stop_at_pixels: bool,
+) -> Result<(), String> {
+    let mut w = Walker {
+        r,
+        end: file_len,
+        pos: 132,
+    };
+    w.r.seek(SeekFrom::Start(132)).map_err(|e| e.to_string())?;
+    // File meta group: always explicit VR little endian.
+    let meta = Enc {
+        explicit: true,
+        big: false,
+    };
+    let mut ts = String::new();
+    loop {
+        if w.pos + 4 > w.end {
+            return Ok(());
+        }
+        let group = w.peek_group(meta)?;
+        if group != 0x0002 {
+            break;
+        }
+        let Head { tag, vr, len } = w.header(meta)?;
+        w.fits(tag, len)?;
+        if tag == (0x0002, 0x0010) {
+            let mut buf = vec![0u8; len as usize];
+            w.read(&mut buf)?;
+            String::from_utf8_lossy(&buf)
+                .trim_end_matches(['\0', ' '])
+                .clone_into(&mut ts);
+        } else {
+            w.skip_value(tag, vr, len, meta, 0)?;
+        }
+    }
+    let enc = match ts.as_str() {
+        "1.2.840.10008.1.2.1.99" => return Ok(()), // deflated: lengths are inside the stream
+        "1.2.840.10008.1.2" => Enc {
+            explicit: false,
+            big: false,
+        },
+        "1.2.840.10008.1.2.2" => Enc {
+            explicit: true,
+            big: true,
+        },
+        _ => Enc {
+            explicit: true,
+            big: false,
+        },
+    };
+    w.dataset(enc, None, 0, stop_at_pixels)
+}
+
+struct Walker<'a, R> {
+    r: &'a mut R,
+    end: u64,
+    pos: u64,
+}
+
+impl<R: Read + Seek> Walker<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        self.r.read_exact(buf).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => {
+                format!("file ends inside an element header at byte {}", self.pos)
+            }
+            _ => e.to_string(),
+        })?;
+        self.pos += buf.len() as u64;
+        Ok(())
+    }
+
+    fn peek_group(&mut self, enc: Enc) -> Result<u16, String> {
+        let mut b = [0u8; 2];
+        self.r.read_exact(&mut b).map_err(|e| e.to_string())?;
+        self.r
+            .seek(SeekFrom::Current(-2))
+            .map_err(|e| e.to_string())?;
+        Ok(enc.u16(b))
+    }
+
+    /// Reads an element header: (tag, VR or `b"  "` when implicit / item, length).
+    fn header(&mut self, enc: Enc) -> Result<Head, String> {
+        let mut t = [0u8; 4];
+        self.read(&mut t)?;
+        let tag = (enc.u16([t[0], t[1]]), enc.u16([t[2], t[3]]));
+        if tag.0 == 0xFFFE || !enc.explicit {
+            let mut l = [0u8; 4];
+            self.read(&mut l)?;
+            return Ok(Head {
+                tag,
+                vr: *b"  ",
+                len: enc.u32(l),
+            });
+        }
+        let mut vr = [0u8; 2];
+        self.read(&mut vr)?;
+        // The VRs with a 2-byte length; every other (and any unknown) VR has 2 reserved
+        // bytes and a 4-byte length (PS3.5 7.1.2), which is also how dicom-rs reads it.
+        let short = matches!(
+            &vr,
+            b"AE"
+                | b"AS"
+                | b"AT"
+                | b"CS"
+                | b"DA"
+                | b"DS"
+                | b"DT"
+                | b"FL"
+                | b"FD"
+                | b"IS"
+                | b"LO"
+                | b"LT"
+                | b"PN"
+                | b"SH"
+                | b"SL"
+                | b"SS"
+                | b"ST"
+                | b"TM"
+                | b"UI"
+                | b"UL"
+                | b"US"
+        );
+        if short {
+            let mut l = [0u8; 2];
+            self.read(&mut l)?;
+            Ok(Head {
+                tag,
+                vr,
+                len: u32::from(enc.u16(l)),
+            })
+        } else {
+            let mut l = [0u8; 6];
+            self.read(&mut l)?;
+            Ok(Head {
+                tag,
+                vr,
+                len: enc.u32([l[2], l[3], l[4], l[5]]),
+            })
+        }
+    }
+
+    fn fits(&self, tag: (u16, u16), len: u32) -> Result<(), String> {
+        if len != UNDEFINED && self.pos + u64::from(len) > self.end {
+            return Err(format!(
+                "element ({:04X},{:04X}) declares {len} bytes but only {} remain in the file",
+                tag.0,
+                tag.1,
+                self.end.saturating_sub(self.pos)
+            ));
+        }
+        Ok(())
+    }
+
+    fn seek_over(&mut self, len: u32) -> Result<(), String> {
+        self.r
+            .seek(SeekFrom::Current(i64::from(len)))
+            .map_err(|e| e.to_string())?;
+        self.pos += u64::from(len);
+        Ok(())
+    }
+
+    /// Skips an element's value, walking undefined-length sequences and encapsulated data.
+    fn skip_value(
+        &mut self,
+        tag: (u16, u16),
+        vr: [u8; 2],
+        len: u32,
+        enc: Enc,
+        depth: usize,
+    ) -> Result<(), String> {
+        if len != UNDEFINED {
+            return self.seek_over(len);
+        }
+        if depth >= MAX_DEPTH {
+            return Err(format!("sequences nested deeper than {MAX_DEPTH} levels"));
+        }
+        // Undefined length: a sequence (SQ, or any such element in implicit VR) or
+        // encapsulated pixel data / UN: a series of items ending with (FFFE,E0DD).
+        let is_sequence = &vr == b"SQ" || (!enc.explicit && tag != (0x7FE0, 0x0010));
+        loop {
+            let Head {
+                tag: item,
+                len: ilen,
+                ..
+            } = self.header(enc)?;
+            match item {
+                (0xFFFE, 0xE0DD) => return Ok(()),
+                (0xFFFE, 0xE000) => {
+                    self.fits(item, ilen)?;
+                    if ilen == UNDEFINED {
+                        if !is_sequence {
+                            return Err(format!(
+                                "fragment of ({:04X},{:04X}) has undefined length",
+                                tag.0, tag.1
+                            ));
+                        }
+                        self.dataset(enc, Some(depth + 1), depth + 1, false)?;
+                    } else {
+                        self.seek_over(ilen)?;
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "({:04X},{:04X}) where an item of ({:04X},{:04X}) was expected",
+                        other.0, other.1, tag.0, tag.1
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Walks data set elements until the end of file, or an item delimiter when nested.
+    fn dataset(
+        &mut self,
+        enc: Enc,
+        nested: Option<usize>,
+        depth: usize,
+        stop_at_pixels: bool,
+    ) -> Result<(), String> {
+        loop {
+            if self.pos >= self.end {
+                return if nested.is_some() {
+                    Err("file ends inside a sequence item".into())
+                } else {
+                    Ok(())
+                };
+            }
+            if nested.is_none() && self.pos + 8 > self.end {
+                // Trailing padding shorter than an element header.
+                return Ok(());
+            }
+            let Head { tag, vr, len } = self.header(enc)?;
+            if tag == (0xFFFE, 0xE00D) && nested.is_some() {
+                return Ok(());
+            }
+            self.fits(tag, len)?;
+            if stop_at_pixels && nested.is_none() && tag == (0x7FE0, 0x0010) {
+                return Ok(());
+            }
+            self.skip_value(tag, vr, len, enc, depth)?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn file(elements: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        // (0002,0010) UI 20 "1.2.840.10008.1.2.1\0"
+        f.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I', 20, 0]);
+        f.extend_from_slice(b"1.2.840.10008.1.2.1\0");
+        f.extend_from_slice(elements);
+        f
+    }
+
+    #[test]
+    fn lengths_past_the_end_are_named() {
+        // (0028,0010) US 2 -> fine; (0008,0020) DA 200 -> past the end.
+        let ok = file(&[0x28, 0x00, 0x10, 0x00, b'U', b'S', 2, 0, 64, 0]);
+        assert!(check_lengths(&mut Cursor::new(&ok), ok.len() as u64, false).is_ok());
+        let bad = file(&[0x08, 0x00, 0x20, 0x00, b'D', b'A', 200, 0, b'2', b'0']);
+        let err = check_lengths(&mut Cursor::new(&bad), bad.len() as u64, false).unwrap_err();
+        assert_eq!(
+            err,
+            "element (0008,0020) declares 200 bytes but only 2 remain in the file"
+        );
+    }
+
+    #[test]
+    fn undefined_length_sequences_and_fragments_are_walked() {
+        let mut e = vec![
+            0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        e.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]); // item, undefined
+        e.extend_from_slice(&[0x08, 0x00, 0x50, 0x11, b'U', b'I', 2, 0, b'1', 0]);
+        e.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]); // item delimiter
+        e.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]); // sequence delimiter
+        e.extend_from_slice(&[
+            0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        e.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]); // empty offset table
+        e.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, 1, 2, 3, 4]);
+        e.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let f = file(&e);
+        assert!(check_lengths(&mut Cursor::new(&f), f.len() as u64, false).is_ok());
+        // A fragment claiming more than remains.
+        let mut g = f.clone();
+        let at = g.len() - 8 - 12 + 4;
+        g[at..at + 4].copy_from_slice(&4000u32.to_le_bytes());
+        let err = check_lengths(&mut Cursor::new(&g), g.len() as u64, false).unwrap_err();
+        assert!(err.contains("(FFFE,E000) declares 4000 bytes"), "{err}");
+    }
+}
