@@ -13,6 +13,8 @@ const EXAMPLES: &str = "\
 Examples:
   medfen metrics --pred val.csv --score y_prob --label y_true --group exam_id --plots plots/
                            AUROC, AP, operating points, calibration, clustered CIs
+  medfen volume exam/ --out vol.npy
+                           the exam's CT volume in the patient frame, with geometry QA
   medfen doctor            check that libtorch loads and which devices it can use
 
 Model subcommands run in `medfen-torch`, the libtorch-linked half of medfen, found next
@@ -45,6 +47,9 @@ pub enum Command {
     /// specificity, threshold metrics, calibration, with exam-clustered bootstrap CIs,
     /// DeLong/Obuchowski intervals and ROC/PR/reliability plots.
     Metrics(Box<crate::commands::metrics::MetricsArgs>),
+    /// Read a DICOM file or series folder, NIfTI or PNG/JPEG as a float32 [z, y, x] .npy in
+    /// the patient (LPS) frame, and print its geometry, provenance and QA findings.
+    Volume(crate::commands::volume::VolumeArgs),
     /// Check libtorch: version, threads, CUDA and cuDNN, and a computation on every
     /// device (runs in medfen-torch).
     #[command(disable_help_flag = true)]
@@ -67,6 +72,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     crate::logging::init(cli.log);
     match cli.command {
         Command::Metrics(args) => crate::commands::metrics::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Volume(args) => crate::commands::volume::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Doctor(pass) => sibling::exec(cli.log, "doctor", &pass.args),
     }
 }

@@ -32,9 +32,12 @@ pub fn read_nifti(path: &Path) -> Result<Volume<f32>> {
         path: path.to_path_buf(),
         reason,
     };
-    let obj = ReaderOptions::new()
-        .read_file(path)
-        .map_err(|e| bad(e.to_string()))?;
+    let obj = ReaderOptions::new().read_file(path).map_err(|e| match e {
+        nifti::NiftiError::InvalidFormat => {
+            bad("not a NIfTI-1 file (NIfTI-2 and Analyze headers are not supported)".into())
+        }
+        other => bad(other.to_string()),
+    })?;
     let header = obj.header().clone();
     let ndim = usize::from(header.dim[0]);
     if !(1..=7).contains(&ndim) {

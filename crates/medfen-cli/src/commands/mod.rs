@@ -1,3 +1,4 @@
 //! One module per `medfen` subcommand that runs in this process.
 
 pub mod metrics;
+pub mod volume;
