@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod fuzz;
 mod libtorch;
 mod oracles;
 mod paths;
@@ -53,6 +54,8 @@ enum Command {
     Test(test::Args),
     /// Benchmark medfen against its Python baseline in the same run and print ratios.
     Bench(bench::Args),
+    /// Fuzz a parser (installs cargo-fuzz from crates.io when missing).
+    Fuzz(fuzz::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Oracles => oracles::provision(&ws).map(|_| ()),
         Command::Test(args) => test::run(&ws, &args),
         Command::Bench(args) => bench::run(&ws, &args),
+        Command::Fuzz(args) => fuzz::run(&ws, &args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,10 @@
 
 use std::io::{self, Read, Seek, SeekFrom};
 
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::StandardDataDictionary;
+
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 const MAX_DEPTH: usize = 64;
 
@@ -75,16 +79,25 @@ pub(crate) fn check_lengths<R: Read + Seek>(
         if group != 0x0002 {
             break;
         }
-        let Head { tag, vr, len } = w.header(meta)?;
+        let Head { tag, len, .. } = w.header(meta)?;
+        if len == UNDEFINED {
+            return Err(format!(
+                "file meta element ({:04X},{:04X}) has an undefined length",
+                tag.0, tag.1
+            ));
+        }
         w.fits(tag, len)?;
         if tag == (0x0002, 0x0010) {
+            if len > 64 {
+                return Err(format!("TransferSyntaxUID of {len} bytes (at most 64)"));
+            }
             let mut buf = vec![0u8; len as usize];
             w.read(&mut buf)?;
             String::from_utf8_lossy(&buf)
                 .trim_end_matches(['\0', ' '])
                 .clone_into(&mut ts);
         } else {
-            w.skip_value(tag, vr, len, meta, 0)?;
+            w.seek_over(len)?;
         }
     }
     let enc = match ts.as_str() {
@@ -102,7 +115,8 @@ pub(crate) fn check_lengths<R: Read + Seek>(
             big: false,
         },
     };
-    w.dataset(enc, None, 0, stop_at_pixels)
+    let end = w.end;
+    w.dataset(enc, end, false, 0, stop_at_pixels)
 }
 
 struct Walker<'a, R> {
@@ -213,87 +227,134 @@ impl<R: Read + Seek> Walker<'_, R> {
         Ok(())
     }
 
-    /// Skips an element's value, walking undefined-length sequences and encapsulated data.
-    fn skip_value(
+    /// Walks a data set (top level, or the contents of an item) until `bound` (the end
+    /// of a defined-length item, or of the file), or an item delimiter in an
+    /// undefined-length item. Mirrors dicom-parser: only (7FE0,0010) with undefined length
+    /// is encapsulated pixel data; every other undefined-length element, and every SQ, is
+    /// a sequence whose items are data sets.
+    fn dataset(
         &mut self,
-        tag: (u16, u16),
-        vr: [u8; 2],
-        len: u32,
         enc: Enc,
+        bound: u64,
+        in_undefined_item: bool,
         depth: usize,
+        stop_at_pixels: bool,
     ) -> Result<(), String> {
-        if len != UNDEFINED {
-            return self.seek_over(len);
+        loop {
+            if self.pos >= bound {
+                return if in_undefined_item {
+                    Err("file ends inside a sequence item".into())
+                } else {
+                    Ok(())
+                };
+            }
+            if depth == 0 && bound - self.pos < 8 {
+                // Trailing padding shorter than an element header.
+                return Ok(());
+            }
+            let Head { tag, vr, len } = self.header(enc)?;
+            if tag == (0xFFFE, 0xE00D) {
+                if depth == 0 {
+                    continue; // dicom-rs ignores a stray item delimiter
+                }
+                return Ok(());
+            }
+            self.fits(tag, len)?;
+            if stop_at_pixels && depth == 0 && tag == (0x7FE0, 0x0010) {
+                return Ok(());
+            }
+            if len == UNDEFINED {
+                if tag == (0x7FE0, 0x0010) {
+                    self.fragments()?;
+                } else {
+                    self.sequence(enc, None, depth + 1)?;
+                }
+            } else if is_sequence(tag, vr, enc) {
+                let end = self.pos + u64::from(len);
+                self.sequence(enc, Some(end), depth + 1)?;
+                if self.pos != end {
+                    return Err(format!(
+                        "sequence ({:04X},{:04X}) does not end at its declared length",
+                        tag.0, tag.1
+                    ));
+                }
+            } else {
+                self.seek_over(len)?;
+            }
         }
+    }
+
+    /// The items of a sequence, up to `end` (defined length) or (FFFE,E0DD).
+    fn sequence(&mut self, enc: Enc, end: Option<u64>, depth: usize) -> Result<(), String> {
         if depth >= MAX_DEPTH {
             return Err(format!("sequences nested deeper than {MAX_DEPTH} levels"));
         }
-        // Undefined length: a sequence (SQ, or any such element in implicit VR) or
-        // encapsulated pixel data / UN: a series of items ending with (FFFE,E0DD).
-        let is_sequence = &vr == b"SQ" || (!enc.explicit && tag != (0x7FE0, 0x0010));
         loop {
-            let Head {
-                tag: item,
-                len: ilen,
-                ..
-            } = self.header(enc)?;
-            match item {
+            if end.is_some_and(|e| self.pos >= e) {
+                return Ok(());
+            }
+            let Head { tag, len, .. } = self.header(enc)?;
+            match tag {
                 (0xFFFE, 0xE0DD) => return Ok(()),
                 (0xFFFE, 0xE000) => {
-                    self.fits(item, ilen)?;
-                    if ilen == UNDEFINED {
-                        if !is_sequence {
+                    self.fits(tag, len)?;
+                    if len == UNDEFINED {
+                        self.dataset(enc, end.unwrap_or(self.end), true, depth, false)?;
+                    } else {
+                        let item_end = self.pos + u64::from(len);
+                        self.dataset(enc, item_end, false, depth, false)?;
+                        if self.pos != item_end {
                             return Err(format!(
-                                "fragment of ({:04X},{:04X}) has undefined length",
-                                tag.0, tag.1
+                                "an item does not end at its declared length (byte {})",
+                                self.pos
                             ));
                         }
-                        self.dataset(enc, Some(depth + 1), depth + 1, false)?;
-                    } else {
-                        self.seek_over(ilen)?;
                     }
                 }
                 other => {
                     return Err(format!(
-                        "({:04X},{:04X}) where an item of ({:04X},{:04X}) was expected",
-                        other.0, other.1, tag.0, tag.1
+                        "({:04X},{:04X}) where a sequence item was expected",
+                        other.0, other.1
                     ));
                 }
             }
         }
     }
 
-    /// Walks data set elements until the end of file, or an item delimiter when nested.
-    fn dataset(
-        &mut self,
-        enc: Enc,
-        nested: Option<usize>,
-        depth: usize,
-        stop_at_pixels: bool,
-    ) -> Result<(), String> {
+    /// Encapsulated pixel data: fragment items of defined length until (FFFE,E0DD).
+    fn fragments(&mut self) -> Result<(), String> {
+        let enc = Enc {
+            explicit: false,
+            big: false,
+        };
         loop {
-            if self.pos >= self.end {
-                return if nested.is_some() {
-                    Err("file ends inside a sequence item".into())
-                } else {
-                    Ok(())
-                };
+            let Head { tag, len, .. } = self.header(enc)?;
+            match tag {
+                (0xFFFE, 0xE0DD) => return Ok(()),
+                (0xFFFE, 0xE000) if len != UNDEFINED => {
+                    self.fits(tag, len)?;
+                    self.seek_over(len)?;
+                }
+                other => {
+                    return Err(format!(
+                        "({:04X},{:04X}) where a pixel data fragment was expected",
+                        other.0, other.1
+                    ));
+                }
             }
-            if nested.is_none() && self.pos + 8 > self.end {
-                // Trailing padding shorter than an element header.
-                return Ok(());
-            }
-            let Head { tag, vr, len } = self.header(enc)?;
-            if tag == (0xFFFE, 0xE00D) && nested.is_some() {
-                return Ok(());
-            }
-            self.fits(tag, len)?;
-            if stop_at_pixels && nested.is_none() && tag == (0x7FE0, 0x0010) {
-                return Ok(());
-            }
-            self.skip_value(tag, vr, len, enc, depth)?;
         }
     }
+}
+
+/// True when the element is a sequence: its explicit VR says so, or (implicit VR) the
+/// standard dictionary does.
+fn is_sequence(tag: (u16, u16), vr: [u8; 2], enc: Enc) -> bool {
+    if enc.explicit && &vr != b"  " {
+        return &vr == b"SQ";
+    }
+    StandardDataDictionary
+        .by_tag(Tag(tag.0, tag.1))
+        .is_some_and(|e| e.vr() == VirtualVr::Exact(VR::SQ))
 }
 
 #[cfg(test)]
@@ -309,6 +370,45 @@ mod tests {
         f.extend_from_slice(b"1.2.840.10008.1.2.1\0");
         f.extend_from_slice(elements);
         f
+    }
+
+    #[test]
+    fn lengths_inside_items_of_any_undefined_length_element_are_checked() {
+        // Found by fuzzing: (7FE0,1010) OB with undefined length is a sequence to
+        // dicom-rs (only (7FE0,0010) holds fragments), so its item is a data set whose
+        // element declares ~4 GB.
+        let mut e = vec![
+            0xE0, 0x7F, 0x10, 0x10, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        e.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 16, 0, 0, 0]); // item of 16 bytes
+        e.extend_from_slice(&[
+            0x09, 0x00, 0x10, 0x10, b'O', b'B', 0, 0, 0xBF, 0x00, 0xFE, 0xFF, 1, 2, 3, 4,
+        ]);
+        e.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let f = file(&e);
+        let err = check_lengths(&mut Cursor::new(&f), f.len() as u64, false).unwrap_err();
+        assert!(
+            err.starts_with("element (0009,1010) declares 4294836415 bytes"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn meta_elements_with_undefined_or_oversized_lengths_are_refused() {
+        let mut f = vec![0u8; 128];
+        f.extend_from_slice(b"DICM");
+        let mut g = f.clone();
+        // A corrupted VR reads as UN: 2 reserved bytes and a 4-byte (undefined) length.
+        f.extend_from_slice(&[
+            0x02, 0x00, 0x10, 0x00, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        f.extend_from_slice(&[b'1'; 40]);
+        let err = check_lengths(&mut Cursor::new(&f), f.len() as u64, false).unwrap_err();
+        assert!(err.contains("undefined length"), "{err}");
+        g.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'N', 0, 0, 80, 0, 0, 0]);
+        g.extend_from_slice(&[b'1'; 80]);
+        let err = check_lengths(&mut Cursor::new(&g), g.len() as u64, false).unwrap_err();
+        assert!(err.contains("TransferSyntaxUID of 80 bytes"), "{err}");
     }
 
     #[test]

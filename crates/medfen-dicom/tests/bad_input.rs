@@ -238,3 +238,29 @@ fn jpeg_ls_is_an_unsupported_transfer_syntax_naming_file_and_uid() {
         );
     }
 }
+
+#[test]
+fn a_small_compressed_file_declaring_gigapixels_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = valid_file(dir.path(), WriteSyntax::Rle);
+    let mut bytes = std::fs::read(&path).unwrap();
+    for tag in [
+        [0x28u8, 0x00, 0x10, 0x00, b'U', b'S'],
+        [0x28, 0x00, 0x11, 0x00, b'U', b'S'],
+    ] {
+        let at = bytes
+            .windows(6)
+            .position(|w| w == tag)
+            .expect("Rows/Columns");
+        bytes[at + 8..at + 10].copy_from_slice(&u16::MAX.to_le_bytes());
+    }
+    let huge = dir.path().join("huge.dcm");
+    std::fs::write(&huge, &bytes).unwrap();
+    let err = ImageFile::open(&huge)
+        .err()
+        .expect("must be refused before decoding");
+    assert!(
+        err.to_string().contains("65535 x 65535 x 1") && err.to_string().contains("huge.dcm"),
+        "{err}"
+    );
+}

@@ -260,15 +260,33 @@ impl ImageFile {
                     });
                 }
             }
-            Some(Value::PixelSequence(seq))
-                if self.frames() > 1 && seq.fragments().len() < self.frames() =>
-            {
-                return Err(Error::InvalidAttribute {
-                    path,
-                    attribute: "NumberOfFrames (0028,0008)",
-                    value: self.frames().to_string(),
-                    reason: "more frames than encapsulated fragments",
-                });
+            Some(Value::PixelSequence(seq)) => {
+                if self.frames() > 1 && seq.fragments().len() < self.frames() {
+                    return Err(Error::InvalidAttribute {
+                        path,
+                        attribute: "NumberOfFrames (0028,0008)",
+                        value: self.frames().to_string(),
+                        reason: "more frames than encapsulated fragments",
+                    });
+                }
+                // No codec expands data a thousandfold on real images (RLE at most 64x);
+                // a small file declaring gigapixels is corrupt, not a scan.
+                let compressed: usize = seq.fragments().iter().map(Vec::len).sum();
+                let declared = samples.saturating_mul(usize::from(f.bits_allocated.max(8)) / 8);
+                let limit = (64usize << 20).max(compressed.saturating_mul(1000));
+                if declared > limit {
+                    return Err(Error::InvalidAttribute {
+                        path,
+                        attribute: "Rows/Columns/NumberOfFrames",
+                        value: format!(
+                            "{} x {} x {}",
+                            self.header.rows,
+                            self.header.cols,
+                            self.frames()
+                        ),
+                        reason: "declares far more pixels than the compressed data can hold",
+                    });
+                }
             }
             _ => {}
         }
