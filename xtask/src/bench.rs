@@ -26,12 +26,16 @@ enum Area {
     /// 2000 exam-clustered bootstrap replicates of AUROC + AP + sensitivity@95%specificity
     /// at 400 and 5000 exams, against scikit-learn in a Python loop.
     Metrics,
+    /// Header scan, decode and volume assembly of 120-slice 512x512 series (explicit LE,
+    /// RLE, JPEG 2000 lossless), one thread and all cores, against pydicom.
+    Dicom,
 }
 
 /// Runs a benchmark.
 pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     match args.area {
         Area::Metrics => metrics(ws),
+        Area::Dicom => dicom(ws),
     }
 }
 
@@ -147,6 +151,164 @@ fn metrics(ws: &Workspace) -> Result<()> {
         bail!("medfen and scikit-learn disagree on the point estimates");
     }
     Ok(())
+}
+
+/// Which JPEG 2000 decoder the Rust benchmark is built with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum J2kDecoder {
+    /// The default build: openjp2, the pure-Rust port of OpenJPEG.
+    Openjp2,
+    /// `--no-default-features --features j2k-openjpeg`: OpenJPEG's C code from the
+    /// openjpeg-sys crate, built in its own target folder so the default build stays intact.
+    OpenjpegC,
+}
+
+fn cargo_bench_lines(
+    ws: &Workspace,
+    decoder: J2kDecoder,
+    args: &[&str],
+    dir: &Path,
+    only: &[&str],
+) -> Result<Vec<Value>> {
+    let mut cmd = run::command("cargo", ws.root());
+    cmd.args([
+        "bench",
+        "--locked",
+        "-p",
+        "medfen-dicom",
+        "--bench",
+        "volume",
+    ]);
+    if decoder == J2kDecoder::OpenjpegC {
+        cmd.args(["--no-default-features", "--features", "j2k-openjpeg"])
+            .env(
+                "CARGO_TARGET_DIR",
+                ws.root().join("target").join("bench-openjpeg"),
+            );
+    }
+    cmd.arg("--").args(args).arg(dir).args(only);
+    eprintln!("▶ {}", run::describe(&cmd));
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run cargo bench")?;
+    if !out.status.success() {
+        bail!("the Rust benchmark failed ({})", out.status);
+    }
+    json_lines(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| e.path().is_file())
+            .count()
+    })
+}
+
+fn dicom(ws: &Workspace) -> Result<()> {
+    let python = oracles::provision(ws)?;
+    let data = ws.root().join("target").join("bench-data").join("dicom");
+    if count_files(&data.join("el")) != 120 || count_files(&data.join("rle")) != 120 {
+        let _ = std::fs::remove_dir_all(&data);
+        cargo_bench_lines(ws, J2kDecoder::Openjp2, &["write"], &data, &[])?;
+    }
+    let script = ws
+        .root()
+        .join("xtask")
+        .join("bench")
+        .join("dicom_pydicom.py");
+    if count_files(&data.join("j2k")) != 120 {
+        let mut py = run::command(&python, ws.root());
+        py.arg(&script).arg("convert").arg(&data);
+        run::status(&mut py).context("pydicom could not write the JPEG 2000 series")?;
+    }
+    let mut rust = cargo_bench_lines(ws, J2kDecoder::Openjp2, &["measure"], &data, &[])?;
+    for mut row in cargo_bench_lines(ws, J2kDecoder::OpenjpegC, &["measure"], &data, &["j2k"])? {
+        row["syntax"] = Value::from("j2k-c");
+        rust.push(row);
+    }
+    let mut py = run::command(&python, ws.root());
+    py.arg(&script).arg("measure").arg(&data);
+    eprintln!(
+        "▶ {} (pydicom + numpy + pylibjpeg baseline)",
+        run::describe(&py)
+    );
+    let base = json_lines(&String::from_utf8_lossy(&run::output(&mut py)?.stdout))?;
+
+    let rate = |rows: &[Value], syntax: &str, stage: &str, one: bool| -> Result<f64> {
+        let r = rows
+            .iter()
+            .filter(|r| r["syntax"] == syntax && r["stage"] == stage)
+            .min_by_key(|r| {
+                if one {
+                    r["threads"].as_u64()
+                } else {
+                    r["threads"].as_u64().map(|t| u64::MAX - t)
+                }
+            })
+            .with_context(|| format!("no result for {syntax} {stage}"))?;
+        Ok(field(r, "slices")? / field(r, "seconds")?)
+    };
+    let cores = rust
+        .iter()
+        .filter_map(|r| r["threads"].as_u64())
+        .max()
+        .unwrap_or(1);
+    println!(
+        "\ndicom bench: 120 slices of 512x512, slices per second (best of 5 for medfen, 3 for pydicom); medfen on 1 and {cores} threads"
+    );
+    println!(
+        "{:<6} {:<9} {:>12} {:>12} {:>10} {:>11} {:>9}",
+        "syntax",
+        "stage",
+        "medfen 1 thr",
+        format!("medfen {cores} thr"),
+        "pydicom",
+        "ratio/core",
+        "scaling"
+    );
+    let mut results = Vec::new();
+    // `j2k` is the default build (openjp2, pure Rust); `j2k-c` the same files decoded by
+    // the `j2k-openjpeg` build (OpenJPEG's C code); both against pydicom on `j2k`.
+    let targets = [
+        ("el", "el", 4.0),
+        ("rle", "rle", 4.0),
+        ("j2k", "j2k", 1.0),
+        ("j2k-c", "j2k", 1.0),
+    ];
+    let mut verdicts = Vec::new();
+    for (syntax, base_syntax, target) in targets {
+        for stage in ["header", "decode", "assemble"] {
+            let (one, all, py) = (
+                rate(&rust, syntax, stage, true)?,
+                rate(&rust, syntax, stage, false)?,
+                rate(&base, base_syntax, stage, true)?,
+            );
+            println!(
+                "{syntax:<6} {stage:<9} {one:>12.0} {all:>12.0} {py:>10.0} {:>10.1}x {:>8.2}x",
+                one / py,
+                all / one
+            );
+            results.push(serde_json::json!({
+                "syntax": syntax, "stage": stage, "medfen_slices_per_s_1_thread": one,
+                "medfen_slices_per_s_all_cores": all, "cores": cores, "pydicom_slices_per_s": py,
+                "ratio_per_core": one / py, "scaling": all / one,
+            }));
+            if stage == "decode" {
+                verdicts.push(format!(
+                    "{syntax} decode {:.1}x per core (target {target}x) {}",
+                    one / py,
+                    if one / py >= target { "met" } else { "NOT met" }
+                ));
+            }
+        }
+    }
+    println!(
+        "j2k = default build (openjp2, pure Rust); j2k-c = `--no-default-features --features j2k-openjpeg` (OpenJPEG C from openjpeg-sys)"
+    );
+    println!("targets: {}", verdicts.join("; "));
+    write_results(ws, "dicom", &serde_json::json!({ "results": results }))
 }
 
 fn write_results(ws: &Workspace, area: &str, value: &Value) -> Result<()> {

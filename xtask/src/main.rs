@@ -12,6 +12,7 @@ mod libtorch;
 mod oracles;
 mod paths;
 mod run;
+mod system;
 mod test;
 
 use std::process::ExitCode;
@@ -25,9 +26,10 @@ use crate::paths::Workspace;
     name = "cargo xtask",
     about = "medfen developer tasks: provisioning, checks, demo and benchmarks",
     long_about = "medfen developer tasks.\n\n\
-        Everything is fetched from package registries only (crates.io, PyPI): libtorch \
-        comes from the PyPI torch wheel, the test oracles from a pinned virtual \
-        environment. Both live in ignored folders of the checkout (.libtorch/, .cache/).",
+        Everything is fetched from package registries only (crates.io, PyPI, Debian): \
+        libtorch comes from the PyPI torch wheel, the test oracles from a pinned virtual \
+        environment, both in ignored folders of the checkout (.libtorch/, .cache/); \
+        `test` installs Debian's cmake when missing, to build the JPEG-LS decoder.",
     after_help = "Examples:\n  cargo xtask test            every check CI runs (fmt, clippy, docs, tests)\n  \
         cargo xtask bench metrics   clustered bootstrap speed against scikit-learn\n  \
         cargo xtask libtorch        provision the CPU libtorch kit (idempotent)\n  \
@@ -49,8 +51,9 @@ enum Command {
     /// Create the Python virtual environment with the test oracles (scikit-learn,
     /// pydicom, nibabel, ...) in .cache/oracle-venv. A second run is a no-op.
     Oracles,
-    /// Run every check: provision libtorch and oracles if needed, then cargo fmt
-    /// --check, clippy -D warnings, rustdoc -D warnings, all tests and doc tests.
+    /// Run every check: provision libtorch, oracles and cmake if needed, then cargo fmt
+    /// --check, clippy -D warnings, rustdoc -D warnings, all tests and doc tests, with
+    /// the optional JPEG-LS decoder (feature medfen-dicom/jpeg-ls) built in.
     Test(test::Args),
     /// Benchmark medfen against its Python baseline in the same run and print ratios.
     Bench(bench::Args),

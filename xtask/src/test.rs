@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::paths::Workspace;
-use crate::{libtorch, oracles, run};
+use crate::{libtorch, oracles, run, system};
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
@@ -32,6 +32,9 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     let started = Instant::now();
     let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
     let oracle_python = oracles::provision(ws)?;
+    system::ensure_cmake(ws.root())?;
+    // Every check builds the optional JPEG-LS decoder too, so it is linted and tested.
+    let features = ["--features", system::JPEG_LS_FEATURE];
     let env = Env {
         vars: libtorch::cargo_env(&kit)
             .into_iter()
@@ -56,6 +59,8 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
                     "--workspace",
                     "--all-targets",
                     "--locked",
+                    features[0],
+                    features[1],
                     "--",
                     "-D",
                     "warnings",
@@ -64,7 +69,17 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
             run::status(&mut cmd).map(|()| "ok".to_owned())
         }));
         outcomes.push(step("rustdoc", || {
-            let mut cmd = env.cargo(ws, &["doc", "--workspace", "--no-deps", "--locked"]);
+            let mut cmd = env.cargo(
+                ws,
+                &[
+                    "doc",
+                    "--workspace",
+                    "--no-deps",
+                    "--locked",
+                    features[0],
+                    features[1],
+                ],
+            );
             cmd.env("RUSTDOCFLAGS", "-D warnings");
             run::status(&mut cmd).map(|()| "ok".to_owned())
         }));
@@ -79,6 +94,8 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
                 "--locked",
                 "--profile",
                 "ci",
+                features[0],
+                features[1],
             ],
         );
         cmd.args(&args.filters);
@@ -89,7 +106,17 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     }));
     if args.filters.is_empty() {
         outcomes.push(step("doctests", || {
-            let mut cmd = env.cargo(ws, &["test", "--doc", "--workspace", "--locked"]);
+            let mut cmd = env.cargo(
+                ws,
+                &[
+                    "test",
+                    "--doc",
+                    "--workspace",
+                    "--locked",
+                    features[0],
+                    features[1],
+                ],
+            );
             let lines = tee(&mut cmd, |l| l.starts_with("test result:"))?;
             let passed: usize = lines.iter().filter_map(|l| count_passed(l)).sum();
             Ok(format!("{passed} passed"))

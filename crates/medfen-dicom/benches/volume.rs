@@ -79,12 +79,12 @@ fn write(dir: &Path) {
     }
 }
 
-fn best_of_three(threads: usize, f: impl Fn() + Sync) -> f64 {
+fn best_of(threads: usize, f: impl Fn() + Sync) -> f64 {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("pool");
-    (0..3)
+    (0..5)
         .map(|_| {
             let t = Instant::now();
             pool.install(&f);
@@ -93,12 +93,19 @@ fn best_of_three(threads: usize, f: impl Fn() + Sync) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-fn measure(dir: &Path) {
+/// Times every series folder under `dir` (or only those named in `only`).
+fn measure(dir: &Path, only: &[String]) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let mut folders: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("bench folder")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.is_dir())
+        .filter(|p| {
+            only.is_empty()
+                || only
+                    .iter()
+                    .any(|o| p.file_name().is_some_and(|n| n == o.as_str()))
+        })
         .collect();
     folders.sort();
     for folder in folders {
@@ -114,11 +121,13 @@ fn measure(dir: &Path) {
                 scan(&folder, &ScanOptions::default(), &|_| {}).expect("scan");
             }),
             ("decode", &|| {
-                files.par_iter().for_each(|f| {
-                    let img = ImageFile::open(f).expect("open");
-                    let mut out = vec![0i16; SIZE * SIZE];
-                    img.frame_into(0, &mut out).expect("decode");
-                });
+                files.par_iter().for_each_init(
+                    || vec![0i16; SIZE * SIZE],
+                    |out, f| {
+                        let img = ImageFile::open(f).expect("open");
+                        img.frame_into(0, out).expect("decode");
+                    },
+                );
             }),
             ("assemble", &|| {
                 let v =
@@ -128,7 +137,7 @@ fn measure(dir: &Path) {
         ];
         for (stage, f) in stages {
             for threads in [1, cores] {
-                let seconds = best_of_three(threads, f);
+                let seconds = best_of(threads, f);
                 println!(
                     "{{\"syntax\":\"{syntax}\",\"stage\":\"{stage}\",\"threads\":{threads},\"slices\":{n},\"seconds\":{seconds}}}"
                 );
@@ -144,7 +153,7 @@ fn main() {
         .collect();
     match args.as_slice() {
         [cmd, dir] if cmd == "write" => write(Path::new(dir)),
-        [cmd, dir] if cmd == "measure" => measure(Path::new(dir)),
-        _ => eprintln!("usage: volume write DIR | volume measure DIR"),
+        [cmd, dir, only @ ..] if cmd == "measure" => measure(Path::new(dir), only),
+        _ => eprintln!("usage: volume write DIR | volume measure DIR [SYNTAX...]"),
     }
 }

@@ -215,12 +215,12 @@ pub fn read_header(path: &Path) -> Result<DicomHeader> {
         .map_err(|e| Error::io(path, e))?
         .len();
     let mut reader = std::io::BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
-    crate::precheck::check_lengths(&mut reader, file_size, true).map_err(|reason| {
-        Error::Parse {
+    crate::precheck::check_lengths(&mut reader, file_size, true)
+        .map(|_| ())
+        .map_err(|reason| Error::Parse {
             path: path.to_path_buf(),
             reason,
-        }
-    })?;
+        })?;
     let obj = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)

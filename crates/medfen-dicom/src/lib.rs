@@ -16,23 +16,57 @@
 //!   MONOCHROME1 inverted on stored values), and a [`Volume`] in the canonical LPS frame:
 //!   `[z, y, x]` with x towards the patient's left.
 //!
+//! - [`read_volume`]: the one-call form for a file, a series folder, a NIfTI file or a 2D
+//!   image; [`writer`] writes test series with known geometry.
+//!
+//! `docs/dicom.md` in the repository describes the frame, the selection rules, the QA
+//! findings and the supported transfer syntaxes.
+//!
 //! # Example
-//! ```no_run
-//! use std::path::Path;
+//!
+//! Write a five-slice series whose files are named against slice order and whose
+//! InstanceNumbers run backwards, then scan, choose and assemble it:
+//!
+//! ```
+//! use medfen_dicom::writer::{write_dicom, DicomImageSpec, FrameSpec};
 //! use medfen_dicom::{scan, group_series, summarize, choose_series, plan_volume, load_volume,
 //!     ScanOptions, SelectionPolicy, AssemblyOptions};
 //!
-//! let report = scan(Path::new("dicom/2024-01-05/123456"), &ScanOptions::default(), &|_| {})?;
+//! let dir = tempfile::tempdir()?;
+//! for k in 0..5 {
+//!     let spec = DicomImageSpec {
+//!         rows: 2,
+//!         cols: 3,
+//!         pixel_spacing: Some([0.4, 0.5]),
+//!         sop_instance_uid: format!("1.2.826.0.1.3680043.10.1.3.{k}"),
+//!         instance_number: Some(5 - k as i64),
+//!         frames: vec![FrameSpec {
+//!             position: Some([-10.0, -20.0, 0.6 * k as f64]),
+//!             slope: 1.0,
+//!             intercept: -1024.0,
+//!             stored: vec![1024 + 100 * k as i32; 6],
+//!         }],
+//!         ..DicomImageSpec::default()
+//!     };
+//!     write_dicom(&dir.path().join(format!("IM{}.dcm", (3 * k) % 5)), &spec)?;
+//! }
+//!
+//! let report = scan(dir.path(), &ScanOptions::default(), &|_| {})?;
 //! let series = group_series(&report.headers);
 //! let summaries: Vec<_> = series.iter().map(|s| summarize(s, &report.headers)).collect();
-//! let choice = choose_series("exam 123456", &summaries, &SelectionPolicy::default())?;
+//! let choice = choose_series("exam 1", &summaries, &SelectionPolicy::default())?;
 //! let plan = plan_volume(&series[choice.index], &report.headers, &AssemblyOptions::default())?;
 //! let volume = load_volume::<i16>(&plan, &report.headers, &|_| {})?;
-//! println!("{:?} voxels of {:?} mm, chosen because: {}", volume.shape, volume.spacing, choice.reason);
-//! for finding in &volume.qa {
-//!     println!("QA {:?}: {}", finding.kind, finding.message);
-//! }
-//! # Ok::<(), medfen_dicom::Error>(())
+//!
+//! assert_eq!(volume.shape, [5, 2, 3]);
+//! // z from the positions (0.6 mm steps), rows then columns from PixelSpacing
+//! let [dz, dy, dx] = volume.spacing;
+//! assert!((dz - 0.6).abs() < 1e-9 && (dy - 0.4).abs() < 1e-9 && (dx - 0.5).abs() < 1e-9);
+//! // slices ordered by position, not by file name or InstanceNumber: HU -1024 + 100 k
+//! let first_voxel_of_each: Vec<i16> = volume.data.chunks(6).map(|s| s[0]).collect();
+//! assert_eq!(first_voxel_of_each, [0, 100, 200, 300, 400]);
+//! assert!(volume.qa.is_empty(), "{:?}", volume.qa);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![warn(missing_docs)]
 

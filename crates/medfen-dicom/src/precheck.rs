@@ -58,11 +58,12 @@ pub(crate) fn check_lengths<R: Read + Seek>(
     r: &mut R,
     file_len: u64,
     stop_at_pixels: bool,
-) -> Result<(), String> {
+) -> Result<Layout, String> {
     let mut w = Walker {
         r,
         end: file_len,
         pos: 132,
+        pixel_data: None,
     };
     w.r.seek(SeekFrom::Start(132)).map_err(|e| e.to_string())?;
     // File meta group: always explicit VR little endian.
@@ -73,7 +74,7 @@ pub(crate) fn check_lengths<R: Read + Seek>(
     let mut ts = String::new();
     loop {
         if w.pos + 4 > w.end {
-            return Ok(());
+            return Ok(Layout::default());
         }
         let group = w.peek_group(meta)?;
         if group != 0x0002 {
@@ -101,7 +102,13 @@ pub(crate) fn check_lengths<R: Read + Seek>(
         }
     }
     let enc = match ts.as_str() {
-        "1.2.840.10008.1.2.1.99" => return Ok(()), // deflated: lengths are inside the stream
+        // Deflated: lengths are inside the compressed stream.
+        "1.2.840.10008.1.2.1.99" => {
+            return Ok(Layout {
+                pixel_data: None,
+                transfer_syntax: ts,
+            });
+        }
         "1.2.840.10008.1.2" => Enc {
             explicit: false,
             big: false,
@@ -116,13 +123,28 @@ pub(crate) fn check_lengths<R: Read + Seek>(
         },
     };
     let end = w.end;
-    w.dataset(enc, end, false, 0, stop_at_pixels)
+    w.dataset(enc, end, false, 0, stop_at_pixels)?;
+    Ok(Layout {
+        pixel_data: w.pixel_data,
+        transfer_syntax: ts,
+    })
 }
 
 struct Walker<'a, R> {
     r: &'a mut R,
     end: u64,
     pos: u64,
+    pixel_data: Option<(u64, u32)>,
+}
+
+/// Where the walk found things.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Layout {
+    /// Offset and declared length of the top-level PixelData value (the length is
+    /// `0xFFFF_FFFF` for encapsulated data).
+    pub pixel_data: Option<(u64, u32)>,
+    /// Transfer syntax UID from the file meta group.
+    pub transfer_syntax: String,
 }
 
 impl<R: Read + Seek> Walker<'_, R> {
@@ -260,8 +282,11 @@ impl<R: Read + Seek> Walker<'_, R> {
                 return Ok(());
             }
             self.fits(tag, len)?;
-            if stop_at_pixels && depth == 0 && tag == (0x7FE0, 0x0010) {
-                return Ok(());
+            if depth == 0 && tag == (0x7FE0, 0x0010) {
+                self.pixel_data = Some((self.pos, len));
+                if stop_at_pixels {
+                    return Ok(());
+                }
             }
             if len == UNDEFINED {
                 if tag == (0x7FE0, 0x0010) {

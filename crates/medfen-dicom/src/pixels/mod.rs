@@ -2,11 +2,13 @@
 //!
 //! | transfer syntax | path |
 //! |---|---|
-//! | implicit/explicit VR little endian, deflated, explicit big endian | native: samples read in place from the PixelData element |
+//! | implicit/explicit VR little endian | native: samples read in place from the file's bytes |
+//! | deflated, explicit big endian | native: samples from the element dicom-rs parsed |
 //! | RLE Lossless | medfen's own decoder ([`rle`]), writing straight into the output |
-//! | JPEG baseline, extended, lossless (NH, SV1) | dicom-pixeldata (pure-Rust jpeg-decoder) |
-//! | JPEG 2000 (lossless, lossy), encapsulated uncompressed | dicom-pixeldata (openjp2, a pure-Rust port of OpenJPEG) |
-//! | JPEG-LS and everything else | [`Error::UnsupportedTransferSyntax`] naming file and UID |
+//! | JPEG baseline, extended 8-bit, lossless (NH, SV1) | dicom-pixeldata (pure-Rust jpeg-decoder) |
+//! | JPEG 2000 (lossless, lossy), encapsulated uncompressed | dicom-pixeldata: openjp2 (pure-Rust port of OpenJPEG) by default, OpenJPEG's C code with feature `j2k-openjpeg` |
+//! | JPEG-LS (lossless, near-lossless) | dicom-pixeldata through CharLS, with feature `jpeg-ls` |
+//! | 12-bit lossy JPEG, JPEG-LS without the feature, everything else | [`Error::UnsupportedTransferSyntax`] naming file and UID |
 //!
 //! Only grayscale images (one sample per pixel, 1-32 bits) are read; colour and palette
 //! images are [`Error::UnsupportedImage`].
@@ -90,6 +92,10 @@ pub struct ImageFile {
     header: DicomHeader,
     obj: DefaultDicomObject,
     encoding: Encoding,
+    /// The file's bytes (native pixel data is read from them in place).
+    bytes: Vec<u8>,
+    /// Byte range of native little-endian pixel data, when read in place.
+    native: Option<std::ops::Range<usize>>,
 }
 
 /// Stored values of every frame of a grayscale image, before the modality LUT.
@@ -113,13 +119,13 @@ impl ImageFile {
     /// [`Error::NotDicom`], [`Error::Parse`], [`Error::NoPixelData`],
     /// [`Error::UnsupportedTransferSyntax`] or [`Error::UnsupportedImage`].
     pub fn open(path: &Path) -> Result<Self> {
-        if !crate::header::has_dicom_marker(path)? {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        if bytes.len() < 132 || &bytes[128..132] != b"DICM" {
             return Err(Error::NotDicom {
                 path: path.to_path_buf(),
             });
         }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        crate::precheck::check_lengths(
+        let layout = crate::precheck::check_lengths(
             &mut std::io::Cursor::new(&bytes),
             bytes.len() as u64,
             false,
@@ -128,7 +134,21 @@ impl ImageFile {
             path: path.to_path_buf(),
             reason,
         })?;
-        let obj = OpenFileOptions::new()
+        // Fast path: native little-endian pixel data is read in place from the file
+        // bytes, and dicom-rs parses only the header.
+        let native = match (encoding(&layout.transfer_syntax), layout.pixel_data) {
+            (Encoding::NativeLe, Some((offset, len)))
+                if len != 0xFFFF_FFFF && layout.transfer_syntax != "1.2.840.10008.1.2.1.99" =>
+            {
+                Some(offset as usize..offset as usize + len as usize)
+            }
+            _ => None,
+        };
+        let mut options = OpenFileOptions::new();
+        if native.is_some() {
+            options = options.read_until(tags::PIXEL_DATA);
+        }
+        let obj = options
             .from_reader(&bytes[128..])
             .map_err(|e| Error::Parse {
                 path: path.to_path_buf(),
@@ -147,6 +167,8 @@ impl ImageFile {
         let header = header_from_object(path, bytes.len() as u64, ts, sop, &obj)?;
         let file = Self {
             encoding: encoding(&header.transfer_syntax),
+            native,
+            bytes,
             header,
             obj,
         };
@@ -169,7 +191,7 @@ impl ImageFile {
 
     fn check(&self) -> Result<()> {
         let path = self.path().to_path_buf();
-        if self.obj.get(tags::PIXEL_DATA).is_none() {
+        if self.native.is_none() && self.obj.get(tags::PIXEL_DATA).is_none() {
             let reason = if self.obj.get(tags::FLOAT_PIXEL_DATA).is_some()
                 || self.obj.get(tags::DOUBLE_FLOAT_PIXEL_DATA).is_some()
             {
@@ -242,15 +264,24 @@ impl ImageFile {
         // (a corrupted Rows or NumberOfFrames must not trigger a huge allocation).
         let samples = (usize::from(self.header.rows) * usize::from(self.header.cols))
             .saturating_mul(self.frames());
+        let expected = samples
+            .saturating_mul(usize::from(f.bits_allocated))
+            .div_ceil(8);
+        if let Some(range) = &self.native
+            && range.len() < expected
+        {
+            return Err(Error::PixelDataLength {
+                path,
+                expected,
+                found: range.len(),
+            });
+        }
         match self
             .obj
             .get(tags::PIXEL_DATA)
             .map(dicom_core::DataElement::value)
         {
             Some(Value::Primitive(p)) => {
-                let expected = samples
-                    .saturating_mul(usize::from(f.bits_allocated))
-                    .div_ceil(8);
                 let found = p.calculate_byte_len();
                 if found < expected {
                     return Err(Error::PixelDataLength {
@@ -313,6 +344,9 @@ impl ImageFile {
                 frame: frame as u32,
                 reason: format!("the file has {} frame(s)", self.frames()),
             });
+        }
+        if let Some(range) = &self.native {
+            return native_bytes(path, &self.bytes[range.clone()], bits, n, frame);
         }
         let element = self.obj.get(tags::PIXEL_DATA).expect("checked in open");
         match (&self.encoding, element.value()) {
@@ -403,6 +437,23 @@ impl ImageFile {
         let n = self.pixels();
         assert_eq!(out.len(), n, "output must hold rows x cols values");
         let mut clamped = 0usize;
+        // Fast path of CT: 16-bit little-endian samples through an integer shift.
+        if let (Some(shift), RawSamples::Le16(bytes)) = (lut.integer_shift(), &raw)
+            && let Ok(add) = i32::try_from(shift)
+            && add.abs() < 1 << 30
+            && self.format().bits_stored <= 16
+            && self.format().high_bit < 16
+        {
+            let (sh, mask, sign) = bit_layout(self.format());
+            return Ok(T::convert_le16(
+                bytes,
+                sh,
+                mask as i32,
+                sign as i32,
+                add,
+                out,
+            ));
+        }
         match lut.integer_shift() {
             Some(shift) => for_each_stored(&raw, self.format(), n, |i, v| {
                 let (x, c) = T::from_int(v + shift);
@@ -450,6 +501,40 @@ fn frame_fragments<'a>(
         return Cow::Owned(out);
     }
     Cow::Borrowed(fragments.get(frame).copied().unwrap_or(&[]))
+}
+
+/// The samples of frame `frame` of native little-endian pixel data, in place.
+fn native_bytes<'a>(
+    path: &Path,
+    data: &'a [u8],
+    bits: u16,
+    n: usize,
+    frame: usize,
+) -> Result<RawSamples<'a>> {
+    let width_bits = usize::from(bits);
+    let (start, end) = (
+        frame * n * width_bits / 8,
+        ((frame + 1) * n * width_bits).div_ceil(8),
+    );
+    if end > data.len() {
+        return Err(Error::PixelDataLength {
+            path: path.to_path_buf(),
+            expected: end,
+            found: data.len(),
+        });
+    }
+    Ok(match bits {
+        1 => RawSamples::Bits(data, frame * n),
+        8 => RawSamples::U8(Cow::Borrowed(&data[start..end])),
+        16 => RawSamples::Le16(Cow::Borrowed(&data[start..end])),
+        32 => RawSamples::Le32(Cow::Borrowed(&data[start..end])),
+        b => {
+            return Err(Error::UnsupportedImage {
+                path: path.to_path_buf(),
+                reason: format!("{b} bits allocated"),
+            });
+        }
+    })
 }
 
 /// The samples of frame `frame` of native pixel data.
@@ -563,6 +648,20 @@ impl ValueTypeName for PrimitiveValue {
             _ => "another value type",
         }
     }
+}
+
+/// (shift, mask, sign bit) of the stored bits: `(((raw >> shift) & mask) ^ sign) - sign`
+/// is the stored value, sign-extended when the data is signed (sign is 0 otherwise).
+fn bit_layout(f: &PixelFormat) -> (u32, i64, i64) {
+    let bits = u32::from(f.bits_stored).min(32);
+    let shift = u32::from(f.high_bit + 1).saturating_sub(bits);
+    let mask = (1i64 << bits) - 1;
+    let sign = if f.signed {
+        1i64 << (bits.max(1) - 1)
+    } else {
+        0
+    };
+    (shift, mask, sign)
 }
 
 /// Calls `f(i, stored_value)` for each of the `n` samples: masked to Bits Stored at

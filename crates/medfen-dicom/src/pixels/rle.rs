@@ -51,30 +51,70 @@ pub fn decode_frame(
             out.len()
         ));
     }
-    let stride = expected;
-    for s in 0..n_segments {
-        let start = word(1 + s);
-        let end = if s + 1 < n_segments {
-            word(2 + s)
+    if n_segments == 1 {
+        let (start, end) = segment_range(frame, &word, 0, 1)?;
+        let written = unpack_strided(&frame[start..end], out, 1, pixels);
+        return if written < pixels {
+            Err(format!(
+                "RLE segment 0 decodes to {written} bytes, {pixels} expected"
+            ))
         } else {
-            frame.len()
+            Ok(())
         };
-        if start < 64 || start > end || end > frame.len() {
-            return Err(format!(
-                "RLE segment {s} spans bytes {start}..{end} of a {}-byte frame",
-                frame.len()
-            ));
-        }
-        let (sample, byte_msb_first) = (s / bytes_per_sample, s % bytes_per_sample);
-        let offset = sample * bytes_per_sample + (bytes_per_sample - 1 - byte_msb_first);
-        let written = unpack_strided(&frame[start..end], &mut out[offset..], stride, pixels);
+    }
+    // Each segment decodes contiguously (literal runs are copies, repeats are fills),
+    // then one pass interleaves the byte planes into little-endian samples.
+    let mut planes = vec![0u8; pixels * n_segments];
+    for (s, plane) in planes.chunks_mut(pixels).enumerate() {
+        let (start, end) = segment_range(frame, &word, s, n_segments)?;
+        let written = unpack_strided(&frame[start..end], plane, 1, pixels);
         if written < pixels {
             return Err(format!(
                 "RLE segment {s} decodes to {written} bytes, {pixels} expected"
             ));
         }
     }
+    match (samples, bytes_per_sample) {
+        (1, 2) => {
+            let (msb, lsb) = planes.split_at(pixels);
+            for ((o, &hi), &lo) in out.chunks_exact_mut(2).zip(msb).zip(lsb) {
+                o[0] = lo;
+                o[1] = hi;
+            }
+        }
+        _ => {
+            for (s, plane) in planes.chunks(pixels).enumerate() {
+                let (sample, msb_first) = (s / bytes_per_sample, s % bytes_per_sample);
+                let offset = sample * bytes_per_sample + (bytes_per_sample - 1 - msb_first);
+                for (p, &b) in plane.iter().enumerate() {
+                    out[p * n_segments + offset] = b;
+                }
+            }
+        }
+    }
     Ok(())
+}
+
+/// Byte range of segment `s` within the frame (validated against the header rules).
+fn segment_range(
+    frame: &[u8],
+    word: &dyn Fn(usize) -> usize,
+    s: usize,
+    n_segments: usize,
+) -> Result<(usize, usize), String> {
+    let start = word(1 + s);
+    let end = if s + 1 < n_segments {
+        word(2 + s)
+    } else {
+        frame.len()
+    };
+    if start < 64 || start > end || end > frame.len() {
+        return Err(format!(
+            "RLE segment {s} spans bytes {start}..{end} of a {}-byte frame",
+            frame.len()
+        ));
+    }
+    Ok((start, end))
 }
 
 /// PackBits-decodes `src` into `dst[0], dst[stride], dst[2 * stride], ...`, at most `n`
