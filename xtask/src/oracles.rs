@@ -1,8 +1,8 @@
 //! `cargo xtask oracles`: the Python virtual environment with the test oracles.
 //!
-//! Tests compare medfen against scikit-learn (metrics), pydicom (+ pylibjpeg codecs, pyjpegls)
-//! and nibabel. The environment lives in `.cache/oracle-venv`, is created once from the
-//! exact pins in `xtask/oracle-requirements.txt`, and is rebuilt only when that file
+//! Tests compare medfen against scikit-learn (metrics), pydicom (+ the pylibjpeg codecs
+//! and pyjpegls) and nibabel. The environment lives in `.cache/oracle-venv`, is created
+//! once from the exact pins in `xtask/oracle-requirements.txt`, and is rebuilt only when that file
 //! changes. Tests find its interpreter through `MEDFEN_ORACLE_PYTHON`, which
 //! `.cargo/config.toml` sets for every cargo command; a test that needs an oracle fails
 //! with a clear message when the interpreter is missing.
@@ -62,7 +62,7 @@ pub fn provision(ws: &Workspace) -> Result<PathBuf> {
     check.args([
         "-c",
         "import numpy, pandas, pyarrow, openpyxl, sklearn, scipy, pydicom, pylibjpeg, \
-         openjpeg, rle, jpeg_ls, nibabel; print('oracles import ok')",
+         openjpeg, rle, libjpeg, jpeg_ls, nibabel; print('oracles import ok')",
     ]);
     run::output(&mut check).context("the oracle environment was installed but does not import")?;
     fs::write(&stamp_path, wanted)?;

@@ -56,6 +56,16 @@ pub enum Error {
         /// Its SOP class UID.
         sop_class: String,
     },
+    /// The data set is encoded differently from what its transfer syntax declares
+    /// (implicit VR under an explicit-VR syntax or the reverse). pydicom guesses the
+    /// encoding; medfen refuses rather than guess.
+    #[error("{path}: mislabeled file: {reason}")]
+    MislabeledEncoding {
+        /// The file.
+        path: PathBuf,
+        /// What was declared and what was found.
+        reason: String,
+    },
     /// The pixel data is compressed with a transfer syntax medfen cannot decode.
     #[error("{path}: unsupported transfer syntax {uid} ({name})")]
     UnsupportedTransferSyntax {

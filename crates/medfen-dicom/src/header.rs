@@ -217,10 +217,7 @@ pub fn read_header(path: &Path) -> Result<DicomHeader> {
     let mut reader = std::io::BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
     crate::precheck::check_lengths(&mut reader, file_size, true)
         .map(|_| ())
-        .map_err(|reason| Error::Parse {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        .map_err(|reason| crate::precheck::error(path, reason))?;
     let obj = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .open_file(path)

@@ -70,11 +70,13 @@
 //! ```
 #![warn(missing_docs)]
 
+mod atomic;
 mod attrs;
 mod error;
 pub mod geometry;
 mod header;
 mod image2d;
+mod jpeg_lossless;
 mod letterbox;
 mod load;
 mod nifti;
@@ -90,6 +92,7 @@ mod series;
 mod volume;
 pub mod writer;
 
+pub use atomic::write_atomically;
 pub use error::{Error, Result};
 pub use geometry::{Orientation, Plane, Vec3};
 pub use header::{

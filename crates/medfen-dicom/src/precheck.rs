@@ -122,12 +122,52 @@ pub(crate) fn check_lengths<R: Read + Seek>(
             big: false,
         },
     };
+    if !ts.is_empty() && w.pos + 6 <= w.end {
+        let mut first = [0u8; 6];
+        w.r.seek(SeekFrom::Start(w.pos)).map_err(|e| e.to_string())?;
+        w.r.read_exact(&mut first).map_err(|e| e.to_string())?;
+        w.r.seek(SeekFrom::Start(w.pos)).map_err(|e| e.to_string())?;
+        let vr = [first[4], first[5]];
+        let looks_explicit = vr.iter().all(u8::is_ascii_uppercase) && KNOWN_VRS.contains(&&vr);
+        if enc.explicit != looks_explicit {
+            return Err(format!(
+                "{MISLABELED}: the data set is encoded in {} VR, but transfer syntax {ts} declares {} VR",
+                if looks_explicit { "explicit" } else { "implicit" },
+                if enc.explicit { "explicit" } else { "implicit" },
+            ));
+        }
+    }
     let end = w.end;
     w.dataset(enc, end, false, 0, stop_at_pixels)?;
     Ok(Layout {
         pixel_data: w.pixel_data,
         transfer_syntax: ts,
     })
+}
+
+/// The start of the message for files whose data set encoding contradicts their
+/// transfer syntax (pydicom guesses the encoding with a warning; medfen refuses).
+pub(crate) const MISLABELED: &str = "mislabeled file";
+
+/// Every value representation of PS3.5 6.2.
+const KNOWN_VRS: [&[u8; 2]; 34] = [
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"OB",
+    b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM",
+    b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
+];
+
+/// The error for a failed pre-check of `path`.
+pub(crate) fn error(path: &std::path::Path, reason: String) -> crate::Error {
+    match reason.strip_prefix(MISLABELED) {
+        Some(rest) => crate::Error::MislabeledEncoding {
+            path: path.to_path_buf(),
+            reason: rest.trim_start_matches(": ").to_owned(),
+        },
+        None => crate::Error::Parse {
+            path: path.to_path_buf(),
+            reason,
+        },
+    }
 }
 
 struct Walker<'a, R> {

@@ -35,6 +35,9 @@ pub enum WriteSyntax {
     ExplicitBe,
     /// RLE Lossless (1.2.840.10008.1.2.5).
     Rle,
+    /// JPEG Lossless, first-order prediction (1.2.840.10008.1.2.4.70), the usual
+    /// compression of CT archives.
+    JpegLossless,
 }
 
 impl WriteSyntax {
@@ -45,6 +48,7 @@ impl WriteSyntax {
             Self::ImplicitLe => "1.2.840.10008.1.2",
             Self::ExplicitBe => "1.2.840.10008.1.2.2",
             Self::Rle => "1.2.840.10008.1.2.5",
+            Self::JpegLossless => "1.2.840.10008.1.2.4.70",
         }
     }
 }
@@ -218,12 +222,26 @@ fn item(f: impl FnOnce(&mut InMemDicomObject)) -> InMemDicomObject {
     o
 }
 
-/// Writes `spec` to `path` (parent folders are created).
+/// Writes `spec` to `path` atomically (temporary file, then rename; parent folders are
+/// created).
 ///
 /// # Errors
 /// [`Error::InvalidAttribute`] for inconsistent specs (no frames, wrong number of
 /// values); [`Error::Io`] or [`Error::Parse`] when writing fails.
 pub fn write_dicom(path: &Path, spec: &DicomImageSpec) -> Result<()> {
+    let bytes = encode(path, spec)?;
+    crate::atomic::write_atomically(path, &bytes, false)
+}
+
+/// The bytes of the DICOM file `spec` describes (what [`write_dicom`] writes).
+///
+/// # Errors
+/// [`Error::InvalidAttribute`] for inconsistent specs.
+pub fn encode_dicom(spec: &DicomImageSpec) -> Result<Vec<u8>> {
+    encode(Path::new("<in memory>"), spec)
+}
+
+fn encode(path: &Path, spec: &DicomImageSpec) -> Result<Vec<u8>> {
     let bad =
         |attribute: &'static str, value: String, reason: &'static str| Error::InvalidAttribute {
             path: path.to_path_buf(),
@@ -442,11 +460,6 @@ pub fn write_dicom(path: &Path, spec: &DicomImageSpec) -> Result<()> {
             per_frame,
         ));
     }
-    let words: Vec<u16> = spec
-        .frames
-        .iter()
-        .flat_map(|f| f.stored.iter().map(|&v| v as u16))
-        .collect();
     match spec.syntax {
         WriteSyntax::Rle => {
             let fragments: Vec<Vec<u8>> = spec
@@ -464,12 +477,49 @@ pub fn write_dicom(path: &Path, spec: &DicomImageSpec) -> Result<()> {
             let seq = PixelFragmentSequence::new(Vec::<u32>::new(), fragments);
             obj.put(DataElement::new(tags::PIXEL_DATA, VR::OB, Value::from(seq)));
         }
-        _ => put(
-            &mut obj,
-            tags::PIXEL_DATA,
-            VR::OW,
-            PrimitiveValue::U16(words.into()),
-        ),
+        WriteSyntax::JpegLossless => {
+            // Unsigned values within BitsStored keep that precision; anything else is
+            // encoded as its 16-bit pattern (decoders return the same bits).
+            let max = (1i32 << spec.bits_stored) - 1;
+            let fits = !spec.signed
+                && spec
+                    .frames
+                    .iter()
+                    .all(|f| f.stored.iter().all(|&v| (0..=max).contains(&v)));
+            let precision = if fits {
+                spec.bits_stored.clamp(2, 16) as u8
+            } else {
+                16
+            };
+            let fragments: Vec<Vec<u8>> = spec
+                .frames
+                .iter()
+                .map(|f| {
+                    let words: Vec<u16> = f.stored.iter().map(|&v| v as u16).collect();
+                    let mut bytes =
+                        crate::jpeg_lossless::encode(&words, spec.rows, spec.cols, precision);
+                    if bytes.len() % 2 == 1 {
+                        bytes.push(0);
+                    }
+                    bytes
+                })
+                .collect();
+            let seq = PixelFragmentSequence::new(Vec::<u32>::new(), fragments);
+            obj.put(DataElement::new(tags::PIXEL_DATA, VR::OB, Value::from(seq)));
+        }
+        WriteSyntax::ExplicitLe | WriteSyntax::ImplicitLe | WriteSyntax::ExplicitBe => {
+            let words: Vec<u16> = spec
+                .frames
+                .iter()
+                .flat_map(|f| f.stored.iter().map(|&v| v as u16))
+                .collect();
+            put(
+                &mut obj,
+                tags::PIXEL_DATA,
+                VR::OW,
+                PrimitiveValue::U16(words.into()),
+            );
+        }
     }
     let meta = FileMetaTableBuilder::new()
         .media_storage_sop_class_uid(sop_class)
@@ -482,15 +532,14 @@ pub fn write_dicom(path: &Path, spec: &DicomImageSpec) -> Result<()> {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
+    let mut bytes = Vec::with_capacity(pixels * spec.frames.len() * 2 + 4096);
     obj.with_exact_meta(meta)
-        .write_to_file(path)
+        .write_all(&mut bytes)
         .map_err(|e| Error::Parse {
             path: path.to_path_buf(),
-            reason: format!("cannot write: {e}"),
-        })
+            reason: format!("cannot encode: {e}"),
+        })?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -130,10 +130,7 @@ impl ImageFile {
             bytes.len() as u64,
             false,
         )
-        .map_err(|reason| Error::Parse {
-            path: path.to_path_buf(),
-            reason,
-        })?;
+        .map_err(|reason| crate::precheck::error(path, reason))?;
         // Fast path: native little-endian pixel data is read in place from the file
         // bytes, and dicom-rs parses only the header.
         let native = match (encoding(&layout.transfer_syntax), layout.pixel_data) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Dumps pydicom's decoding of its own bundled test files, for medfen's oracle test.
 
-Usage: pydicom_dump.py OUT_DIR
+Usage: pydicom_dump.py OUT_DIR [FILE...]
 
-For every file under pydicom/data/test_files that pydicom reads, writes
+For every file under pydicom/data/test_files (or every FILE given) that pydicom reads, writes
 OUT_DIR/<n>.stored (pixel_array as little-endian int64) and OUT_DIR/<n>.hu
 (the expected modality-LUT output as little-endian float64), and prints one JSON line
 per file: {"file", "ts", "status", ...}. The expected HU follows medfen's documented
@@ -20,8 +20,12 @@ import pydicom.data
 from pydicom.pixels import apply_modality_lut
 
 out_dir = sys.argv[1]
-root = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
-files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+if len(sys.argv) > 2:
+    files = sys.argv[2:]
+    root = os.path.commonpath([os.path.dirname(f) for f in files])
+else:
+    root = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files")
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
 for n, path in enumerate(files):
     rec = {"file": os.path.relpath(path, root), "path": path}
     try:
