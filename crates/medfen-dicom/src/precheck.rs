@@ -124,15 +124,21 @@ pub(crate) fn check_lengths<R: Read + Seek>(
     };
     if !ts.is_empty() && w.pos + 6 <= w.end {
         let mut first = [0u8; 6];
-        w.r.seek(SeekFrom::Start(w.pos)).map_err(|e| e.to_string())?;
+        w.r.seek(SeekFrom::Start(w.pos))
+            .map_err(|e| e.to_string())?;
         w.r.read_exact(&mut first).map_err(|e| e.to_string())?;
-        w.r.seek(SeekFrom::Start(w.pos)).map_err(|e| e.to_string())?;
+        w.r.seek(SeekFrom::Start(w.pos))
+            .map_err(|e| e.to_string())?;
         let vr = [first[4], first[5]];
         let looks_explicit = vr.iter().all(u8::is_ascii_uppercase) && KNOWN_VRS.contains(&&vr);
         if enc.explicit != looks_explicit {
             return Err(format!(
                 "{MISLABELED}: the data set is encoded in {} VR, but transfer syntax {ts} declares {} VR",
-                if looks_explicit { "explicit" } else { "implicit" },
+                if looks_explicit {
+                    "explicit"
+                } else {
+                    "implicit"
+                },
                 if enc.explicit { "explicit" } else { "implicit" },
             ));
         }
