@@ -29,6 +29,9 @@ enum Area {
     /// Header scan, decode and volume assembly of 120-slice 512x512 series (explicit LE,
     /// RLE, JPEG 2000 lossless), one thread and all cores, against pydicom.
     Dicom,
+    /// `medfen synth` of 60 full-size exams (512x512, ~150 slices, ~5 GB), one thread
+    /// and all cores; the target is under 30 s on 2 cores.
+    Synth,
 }
 
 /// Runs a benchmark.
@@ -36,6 +39,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     match args.area {
         Area::Metrics => metrics(ws),
         Area::Dicom => dicom(ws),
+        Area::Synth => synth(ws),
     }
 }
 
@@ -309,6 +313,60 @@ fn dicom(ws: &Workspace) -> Result<()> {
     );
     println!("targets: {}", verdicts.join("; "));
     write_results(ws, "dicom", &serde_json::json!({ "results": results }))
+}
+
+fn synth(ws: &Workspace) -> Result<()> {
+    let mut build = run::command("cargo", ws.root());
+    build.args(["build", "--release", "--locked", "-p", "medfen-cli"]);
+    run::status(&mut build)?;
+    let medfen = ws.root().join("target").join("release").join("medfen");
+    let data = ws.root().join("target").join("bench-data").join("synth");
+    run::require_space(
+        ws.root(),
+        6 << 30,
+        "the synth benchmark (60 full-size exams)",
+    )?;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut seconds = Vec::new();
+    for threads in [1, cores] {
+        if data.exists() {
+            std::fs::remove_dir_all(&data)
+                .with_context(|| format!("cannot remove {}", data.display()))?;
+        }
+        let mut cmd = run::command(&medfen, ws.root());
+        cmd.env("RAYON_NUM_THREADS", threads.to_string())
+            .args([
+                "-q", "synth", "--exams", "60", "--seed", "1", "--json", "--out",
+            ])
+            .arg(&data);
+        let start = std::time::Instant::now();
+        let out = run::output(&mut cmd)?;
+        let elapsed = start.elapsed().as_secs_f64();
+        let report: Value = serde_json::from_slice(&out.stdout).context("synth --json output")?;
+        println!(
+            "synth 60 exams ({} files), {threads} thread(s): {elapsed:.1} s",
+            report["files"]
+        );
+        seconds.push(elapsed);
+    }
+    std::fs::remove_dir_all(&data).ok();
+    let speedup = seconds[0] / seconds[1];
+    let verdict = if seconds[1] < 30.0 { "met" } else { "NOT met" };
+    println!(
+        "synth: {:.1} s on {cores} cores ({speedup:.2}x of one thread); target < 30 s: {verdict}",
+        seconds[1]
+    );
+    write_results(
+        ws,
+        "synth",
+        &serde_json::json!({
+            "exams": 60,
+            "seconds_one_thread": seconds[0],
+            "seconds_all_cores": seconds[1],
+            "cores": cores,
+            "speedup": speedup,
+        }),
+    )
 }
 
 fn write_results(ws: &Workspace, area: &str, value: &Value) -> Result<()> {

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod fixtures;
 mod fuzz;
 mod libtorch;
 mod oracles;
@@ -59,6 +60,8 @@ enum Command {
     Bench(bench::Args),
     /// Fuzz a parser (installs cargo-fuzz from crates.io when missing).
     Fuzz(fuzz::Args),
+    /// Regenerate the synthetic datasets committed in fixtures/ (medfen synth).
+    Fixtures,
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&ws, &args),
         Command::Bench(args) => bench::run(&ws, &args),
         Command::Fuzz(args) => fuzz::run(&ws, &args),
+        Command::Fixtures => fixtures::run(&ws),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,8 @@ const EXAMPLES: &str = "\
 Examples:
   medfen metrics --pred val.csv --score y_prob --label y_true --group exam_id --plots plots/
                            AUROC, AP, operating points, calibration, clustered CIs
+  medfen synth --out data/synth --exams 60 --seed 1
+                           a phantom ear-CT dataset with known lesions (DICOM, labels, truth)
   medfen volume exam/ --out vol.npy
                            the exam's CT volume in the patient frame, with geometry QA
   medfen doctor            check that libtorch loads and which devices it can use
@@ -50,6 +52,9 @@ pub enum Command {
     /// Read a DICOM file or series folder, NIfTI or PNG/JPEG as a float32 [z, y, x] .npy in
     /// the patient (LPS) frame, and print its geometry, provenance and QA findings.
     Volume(crate::commands::volume::VolumeArgs),
+    /// Make a phantom dataset with known lesions: ear-CT DICOM with labels.xlsx and
+    /// truth tables, or NIfTI, two-modality PNG slices, or whole-body bone scans.
+    Synth(crate::commands::synth::SynthArgs),
     /// Check libtorch: version, threads, CUDA and cuDNN, and a computation on every
     /// device (runs in medfen-torch).
     #[command(disable_help_flag = true)]
@@ -73,6 +78,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Metrics(args) => crate::commands::metrics::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Volume(args) => crate::commands::volume::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Synth(args) => crate::commands::synth::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Doctor(pass) => sibling::exec(cli.log, "doctor", &pass.args),
     }
 }
