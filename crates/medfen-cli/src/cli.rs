@@ -15,6 +15,14 @@ Examples:
                            AUROC, AP, operating points, calibration, clustered CIs
   medfen synth --out data/synth --exams 60 --seed 1
                            a phantom ear-CT dataset with known lesions (DICOM, labels, truth)
+  medfen index --labels labels.xlsx --dicom-root dicom/ --out work/exams.parquet
+                           match labels to DICOM exams; choose each exam's series
+  medfen manifest --index work/exams.parquet --out work/ears.parquet
+                           one row per ear: codes, task columns, keyed patient hash
+  medfen split --manifest work/ears.parquet --out-dir work/splits/main
+                           patient-level train/val/test, nested 1% ⊂ 20% ⊂ 100%
+  medfen audit --splits work/splits/main --manifest work/ears.parquet
+                           fails on leakage, broken nesting or a stale split
   medfen volume exam/ --out vol.npy
                            the exam's CT volume in the patient frame, with geometry QA
   medfen doctor            check that libtorch loads and which devices it can use
@@ -55,6 +63,15 @@ pub enum Command {
     /// Make a phantom dataset with known lesions: ear-CT DICOM with labels.xlsx and
     /// truth tables, or NIfTI, two-modality PNG slices, or whole-body bone scans.
     Synth(crate::commands::synth::SynthArgs),
+    /// Match the label table (xlsx/CSV) to the DICOM tree: one row per exam with the
+    /// chosen series, its geometry and QA, and every unmatched row or exam listed.
+    Index(crate::commands::index::IndexArgs),
+    /// One row per ear: code, task columns, keyed patient hash and header metadata.
+    Manifest(crate::commands::manifest::ManifestArgs),
+    /// Patient-level train/val/test splits with nested training subsets.
+    Split(crate::commands::split::SplitArgs),
+    /// Check a split for leakage, nesting and agreement with its manifest.
+    Audit(crate::commands::audit::AuditArgs),
     /// Check libtorch: version, threads, CUDA and cuDNN, and a computation on every
     /// device (runs in medfen-torch).
     #[command(disable_help_flag = true)]
@@ -79,6 +96,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Metrics(args) => crate::commands::metrics::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Volume(args) => crate::commands::volume::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Synth(args) => crate::commands::synth::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Index(args) => crate::commands::index::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Manifest(args) => {
+            crate::commands::manifest::run(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Split(args) => crate::commands::split::run(&args),
+        Command::Audit(args) => crate::commands::audit::run(&args),
         Command::Doctor(pass) => sibling::exec(cli.log, "doctor", &pass.args),
     }
 }
