@@ -34,6 +34,16 @@ const VIEWS: [(&str, &str, bool); 2] = [
     ("wholeBodyPOST", "post", true),
 ];
 
+/// Long bones of one side: (x offset from the midline, y) to (x offset, y), width,
+/// anterior and posterior peak counts.
+const LIMB_BONES: [(f64, f64, f64, f64, f64, f64, f64); 5] = [
+    (10.0, 165.0, 75.0, 160.0, 3.5, 60.0, 40.0),
+    (88.0, 175.0, 98.0, 370.0, 4.0, 55.0, 55.0),
+    (100.0, 385.0, 104.0, 520.0, 3.5, 45.0, 45.0),
+    (28.0, 650.0, 30.0, 860.0, 5.0, 60.0, 60.0),
+    (30.0, 885.0, 30.0, 1000.0, 4.5, 55.0, 55.0),
+];
+
 /// A blob of uptake: centre (ANT image coordinates), sigma, peak counts per view.
 #[derive(Debug, Clone, Copy)]
 struct Blob {
@@ -125,32 +135,19 @@ fn skeleton(s: &mut Stream) -> (Vec<Blob>, usize) {
             ant: 15.0,
             post: 50.0,
         });
-        // clavicles, humeri, forearms
-        line(
-            &mut b,
-            p(128.0 + side * 10.0, 165.0),
-            p(128.0 + side * 75.0, 160.0),
-            3.5,
-            60.0,
-            40.0,
-        );
-        line(
-            &mut b,
-            p(128.0 + side * 88.0, 175.0),
-            p(128.0 + side * 98.0, 370.0),
-            4.0,
-            55.0,
-            55.0,
-        );
-        line(
-            &mut b,
-            p(128.0 + side * 100.0, 385.0),
-            p(128.0 + side * 104.0, 520.0),
-            3.5,
-            45.0,
-            45.0,
-        );
-        // pelvis wing, femur, tibia
+        // clavicles, humeri, forearms, femurs, tibias: (x offset, y) to (x offset, y),
+        // width, anterior and posterior counts
+        for (x0, y0, x1, y1, width, ant, post) in LIMB_BONES {
+            line(
+                &mut b,
+                p(128.0 + side * x0, y0),
+                p(128.0 + side * x1, y1),
+                width,
+                ant,
+                post,
+            );
+        }
+        // pelvis wing
         let (x, y) = p(128.0 + side * 32.0, 600.0);
         b.push(Blob {
             x,
@@ -160,22 +157,6 @@ fn skeleton(s: &mut Stream) -> (Vec<Blob>, usize) {
             ant: 70.0,
             post: 90.0,
         });
-        line(
-            &mut b,
-            p(128.0 + side * 28.0, 650.0),
-            p(128.0 + side * 30.0, 860.0),
-            5.0,
-            60.0,
-            60.0,
-        );
-        line(
-            &mut b,
-            p(128.0 + side * 30.0, 885.0),
-            p(128.0 + side * 30.0, 1000.0),
-            4.5,
-            55.0,
-            55.0,
-        );
         // kidneys (back)
         let (x, y) = p(128.0 + side * 30.0, 430.0);
         b.push(Blob {

@@ -201,13 +201,9 @@ pub struct SkippedFile {
     pub reason: String,
 }
 
-/// The index of a DICOM tree against a label table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExamIndex {
-    /// The DICOM root.
-    pub root: PathBuf,
-    /// Indexed, labelled exams by exam id.
-    pub exams: Vec<ExamRecord>,
+/// Everything in the tree or the label table that did not become an indexed exam.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotIndexed {
     /// Label rows without DICOM.
     pub unmatched_labels: Vec<UnmatchedLabel>,
     /// DICOM exams without labels.
@@ -224,6 +220,18 @@ pub struct ExamIndex {
     pub outside_layout: Vec<String>,
     /// Files looked at.
     pub files_seen: usize,
+}
+
+/// The index of a DICOM tree against a label table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExamIndex {
+    /// The DICOM root.
+    pub root: PathBuf,
+    /// Indexed, labelled exams by exam id.
+    pub exams: Vec<ExamRecord>,
+    /// What was not indexed.
+    #[serde(flatten)]
+    pub not_indexed: NotIndexed,
 }
 
 fn rel(root: &Path, p: &Path) -> String {
@@ -509,14 +517,16 @@ pub fn build_index(
     Ok(ExamIndex {
         root: root.to_path_buf(),
         exams,
-        unmatched_labels,
-        unlabelled_exams,
-        quarantined_exams,
-        failed_exams,
-        unreadable_files,
-        non_dicom_files,
-        outside_layout,
-        files_seen,
+        not_indexed: NotIndexed {
+            unmatched_labels,
+            unlabelled_exams,
+            quarantined_exams,
+            failed_exams,
+            unreadable_files,
+            non_dicom_files,
+            outside_layout,
+            files_seen,
+        },
     })
 }
 
@@ -536,22 +546,9 @@ pub struct IndexReport {
     pub quarantine: Vec<crate::labels::Quarantined>,
     /// Indexed exams.
     pub exams: usize,
-    /// Label rows without DICOM.
-    pub unmatched_labels: Vec<UnmatchedLabel>,
-    /// DICOM exams without labels.
-    pub unlabelled_exams: Vec<UnlabelledExam>,
-    /// DICOM exams whose label rows were quarantined.
-    pub quarantined_exams: Vec<UnlabelledExam>,
-    /// Exams that could not be indexed.
-    pub failed_exams: Vec<FailedExam>,
-    /// Unreadable DICOM files.
-    pub unreadable_files: Vec<SkippedFile>,
-    /// Files without the DICOM marker.
-    pub non_dicom_files: Vec<String>,
-    /// DICOM files outside the layout.
-    pub outside_layout: Vec<String>,
-    /// Files looked at.
-    pub files_seen: usize,
+    /// What was not indexed.
+    #[serde(flatten)]
+    pub not_indexed: NotIndexed,
 }
 
 impl ExamIndex {
@@ -634,14 +631,7 @@ impl ExamIndex {
             label_summary: labels.summary.clone(),
             quarantine: labels.quarantine.clone(),
             exams: self.exams.len(),
-            unmatched_labels: self.unmatched_labels.clone(),
-            unlabelled_exams: self.unlabelled_exams.clone(),
-            quarantined_exams: self.quarantined_exams.clone(),
-            failed_exams: self.failed_exams.clone(),
-            unreadable_files: self.unreadable_files.clone(),
-            non_dicom_files: self.non_dicom_files.clone(),
-            outside_layout: self.outside_layout.clone(),
-            files_seen: self.files_seen,
+            not_indexed: self.not_indexed.clone(),
         };
         crate::table::write_json(&out.with_extension("json"), &report)?;
         Ok(report)

@@ -63,7 +63,7 @@ pub use codes::{CODE_NAMES, CODE_NAMES_EN, parse_diagnosis};
 pub use error::{Error, LabelProblem, Result};
 pub use index::{
     ExamIndex, ExamMatch, ExamRecord, FailedExam, IndexOptions, IndexReport, LayoutPart,
-    SkippedFile, UnlabelledExam, UnmatchedLabel, build_index,
+    NotIndexed, SkippedFile, UnlabelledExam, UnmatchedLabel, build_index,
 };
 pub use labels::{
     ExamLabels, LabelColumns, LabelOptions, LabelSummary, LabelTable, Quarantined, read_labels,

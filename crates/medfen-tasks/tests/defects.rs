@@ -46,6 +46,7 @@ fn every_planted_defect_is_reported() {
             DefectKind::BrokenDicom => {
                 let file = d.file.clone().unwrap();
                 report
+                    .not_indexed
                     .unreadable_files
                     .iter()
                     .any(|u| format!("dicom/{}", u.path) == file)
@@ -53,15 +54,18 @@ fn every_planted_defect_is_reported() {
             DefectKind::NotDicom => {
                 let file = d.file.clone().unwrap();
                 report
+                    .not_indexed
                     .non_dicom_files
                     .iter()
                     .any(|f| format!("dicom/{f}") == file)
             }
             DefectKind::UnlabelledExam => report
+                .not_indexed
                 .unlabelled_exams
                 .iter()
                 .any(|u| u.exam_id == d.exam_id),
             DefectKind::MissingExam => report
+                .not_indexed
                 .unmatched_labels
                 .iter()
                 .any(|u| u.exam_id == d.exam_id),
@@ -69,7 +73,7 @@ fn every_planted_defect_is_reported() {
         assert!(found, "not reported: {d:?}");
     }
     // Exams whose only label row was quarantined are listed as such, not as unlabelled.
-    for q in &report.quarantined_exams {
+    for q in &report.not_indexed.quarantined_exams {
         assert!(
             report
                 .quarantine
@@ -78,6 +82,7 @@ fn every_planted_defect_is_reported() {
         );
         assert!(
             !report
+                .not_indexed
                 .unlabelled_exams
                 .iter()
                 .any(|u| u.exam_id == q.exam_id)

@@ -135,10 +135,10 @@ pub fn run(args: &IndexArgs) -> Result<()> {
     let _ = writeln!(
         t,
         "  DICOM       {} files, {} not DICOM, {} unreadable, {} outside the layout",
-        report.files_seen,
-        report.non_dicom_files.len(),
-        report.unreadable_files.len(),
-        report.outside_layout.len()
+        report.not_indexed.files_seen,
+        report.not_indexed.non_dicom_files.len(),
+        report.not_indexed.unreadable_files.len(),
+        report.not_indexed.outside_layout.len()
     );
     let _ = writeln!(t, "  indexed     {} exams", report.exams);
     let ambiguous = index.exams.iter().filter(|e| e.ambiguous_match).count();
@@ -154,12 +154,12 @@ pub fn run(args: &IndexArgs) -> Result<()> {
     let _ = writeln!(
         t,
         "  left out    {} label rows without DICOM, {} exams without labels, {} with quarantined labels, {} not indexable",
-        report.unmatched_labels.len(),
-        report.unlabelled_exams.len(),
-        report.quarantined_exams.len(),
-        report.failed_exams.len()
+        report.not_indexed.unmatched_labels.len(),
+        report.not_indexed.unlabelled_exams.len(),
+        report.not_indexed.quarantined_exams.len(),
+        report.not_indexed.failed_exams.len()
     );
-    for f in &report.failed_exams {
+    for f in &report.not_indexed.failed_exams {
         let _ = writeln!(t, "    exam {} ({}): {}", f.exam_id, f.dir, f.reason);
     }
     if !labels.quarantine.is_empty() {
