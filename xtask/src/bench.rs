@@ -32,6 +32,9 @@ enum Area {
     /// `medfen synth` of 60 full-size exams (512x512, ~150 slices, ~5 GB), one thread
     /// and all cores; the target is under 30 s on 2 cores.
     Synth,
+    /// `medfen cache` of 16 full-size exams (one thread, all cores) against the original
+    /// Python ear pipeline on the same exams, and loader ears/s against a memory copy.
+    Cache,
 }
 
 /// Runs a benchmark.
@@ -40,6 +43,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         Area::Metrics => metrics(ws),
         Area::Dicom => dicom(ws),
         Area::Synth => synth(ws),
+        Area::Cache => cache(ws),
     }
 }
 
@@ -365,6 +369,174 @@ fn synth(ws: &Workspace) -> Result<()> {
             "seconds_all_cores": seconds[1],
             "cores": cores,
             "speedup": speedup,
+        }),
+    )
+}
+
+fn cache(ws: &Workspace) -> Result<()> {
+    let python = oracles::provision(ws)?;
+    let mut build = run::command("cargo", ws.root());
+    build.args(["build", "--release", "--locked", "-p", "medfen-cli"]);
+    run::status(&mut build)?;
+    let medfen = ws.root().join("target").join("release").join("medfen");
+    let data = ws.root().join("target").join("bench-data").join("cache");
+    let medfen_run = |args: &[&str]| -> Result<std::process::Output> {
+        let mut cmd = run::command(&medfen, &data);
+        cmd.env("MEDFEN_SECRET_FILE", data.join("secret"))
+            .args(args);
+        run::output(&mut cmd)
+    };
+    if !data.join("work").join("splits").join("100pct").exists() {
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data)
+            .with_context(|| format!("cannot create {}", data.display()))?;
+        medfen_run(&[
+            "-q", "synth", "--out", "synth", "--exams", "16", "--seed", "3",
+        ])?;
+        medfen_run(&[
+            "-q",
+            "index",
+            "--labels",
+            "synth/labels.xlsx",
+            "--dicom-root",
+            "synth/dicom",
+            "--out",
+            "work/exams.parquet",
+        ])?;
+        medfen_run(&[
+            "-q",
+            "manifest",
+            "--index",
+            "work/exams.parquet",
+            "--out",
+            "work/ears.parquet",
+        ])?;
+        medfen_run(&[
+            "-q",
+            "split",
+            "--manifest",
+            "work/ears.parquet",
+            "--out-dir",
+            "work/splits",
+        ])?;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut rust = Vec::new();
+    for threads in [1, cores] {
+        let root = data.join(format!("cache-{threads}"));
+        let _ = std::fs::remove_dir_all(&root);
+        let mut cmd = run::command(&medfen, &data);
+        cmd.env("RAYON_NUM_THREADS", threads.to_string())
+            .args([
+                "-q",
+                "cache",
+                "--compat",
+                "--index",
+                "work/exams.parquet",
+                "--splits",
+                "work/splits",
+                "--json",
+                "--out",
+            ])
+            .arg(&root);
+        let start = std::time::Instant::now();
+        let out = run::output(&mut cmd)?;
+        let secs = start.elapsed().as_secs_f64();
+        let report: Value = serde_json::from_slice(&out.stdout).context("cache --json output")?;
+        let exams = field(&report, "exams_built")?;
+        println!(
+            "medfen cache --compat: {exams} exams on {threads} thread(s) in {secs:.2} s ({:.2} exams/s)",
+            exams / secs
+        );
+        rust.push((
+            threads,
+            exams / secs,
+            report["dir"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    let script = ws
+        .root()
+        .join("xtask")
+        .join("bench")
+        .join("cache_python.py");
+    let py_out = data.join("python-cache");
+    let _ = std::fs::remove_dir_all(&py_out);
+    let mut py = run::command(&python, &data);
+    py.arg(&script)
+        .arg("work/exams.csv")
+        .arg("synth/dicom")
+        .arg(&py_out);
+    eprintln!(
+        "▶ {} (pydicom + numpy, the original ear pipeline)",
+        run::describe(&py)
+    );
+    let base = json_lines(&String::from_utf8_lossy(&run::output(&mut py)?.stdout))?;
+    let base = base.first().context("no Python result")?;
+    let py_rate = field(base, "exams")? / field(base, "seconds")?;
+    println!("python original pipeline: {py_rate:.2} exams/s (one process)");
+    let per_core = rust[0].1 / py_rate;
+    println!(
+        "cache build: {per_core:.1}x the Python pipeline per core (target 10x: {}), {:.2}x scaling on {cores} cores",
+        if per_core >= 10.0 { "met" } else { "NOT met" },
+        rust[1].1 / rust[0].1
+    );
+
+    let mut loader = run::command("cargo", ws.root());
+    loader
+        .args([
+            "bench",
+            "--locked",
+            "-p",
+            "medfen-cache",
+            "--bench",
+            "loader",
+            "--",
+        ])
+        .arg(&rust[1].2);
+    eprintln!("▶ {}", run::describe(&loader));
+    let out = loader
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run cargo bench")?;
+    if !out.status.success() {
+        bail!("the loader benchmark failed ({})", out.status);
+    }
+    let rows = json_lines(&String::from_utf8_lossy(&out.stdout))?;
+    let rate = |what: &str, threads: Option<usize>| -> Result<f64> {
+        let r = rows
+            .iter()
+            .find(|r| {
+                r["what"] == what && threads.is_none_or(|t| r["threads"].as_u64() == Some(t as u64))
+            })
+            .with_context(|| format!("no loader result for {what}"))?;
+        Ok(field(r, "ears")? / field(r, "seconds")?)
+    };
+    let memcpy = rate("memcpy", None)?;
+    println!("loader: memcpy {memcpy:.0} ears/s (one thread)");
+    let mut loader_results = Vec::new();
+    for what in ["eval", "train"] {
+        for t in [1, cores] {
+            let r = rate(what, Some(t))?;
+            println!(
+                "loader {what:<5} {t} thread(s): {r:.0} ears/s = {:.1}% of memcpy (target 30%: {})",
+                100.0 * r / memcpy,
+                if r / memcpy >= 0.3 { "met" } else { "NOT met" }
+            );
+            loader_results
+                .push(serde_json::json!({"augment": what, "threads": t, "ears_per_s": r}));
+        }
+    }
+    write_results(
+        ws,
+        "cache",
+        &serde_json::json!({
+            "exams": 16,
+            "medfen_exams_per_s_one_thread": rust[0].1,
+            "medfen_exams_per_s_all_cores": rust[1].1,
+            "python_exams_per_s": py_rate,
+            "ratio_per_core": per_core,
+            "memcpy_ears_per_s": memcpy,
+            "loader": loader_results,
         }),
     )
 }

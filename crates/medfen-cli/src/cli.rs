@@ -23,6 +23,8 @@ Examples:
                            patient-level train/val/test, nested 1% ⊂ 20% ⊂ 100%
   medfen audit --splits work/splits/main --manifest work/ears.parquet
                            fails on leakage, broken nesting or a stale split
+  medfen cache --index work/exams.parquet --splits work/splits/main --out cache/
+                           both ears of every exam as int16 HU records, content-addressed
   medfen volume exam/ --out vol.npy
                            the exam's CT volume in the patient frame, with geometry QA
   medfen doctor            check that libtorch loads and which devices it can use
@@ -72,6 +74,8 @@ pub enum Command {
     Split(crate::commands::split::SplitArgs),
     /// Check a split for leakage, nesting and agreement with its manifest.
     Audit(crate::commands::audit::AuditArgs),
+    /// Build the int16 HU ear cache of a split (or verify / gc caches).
+    Cache(crate::commands::cache::CacheArgs),
     /// Check libtorch: version, threads, CUDA and cuDNN, and a computation on every
     /// device (runs in medfen-torch).
     #[command(disable_help_flag = true)]
@@ -102,6 +106,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Split(args) => crate::commands::split::run(&args),
         Command::Audit(args) => crate::commands::audit::run(&args),
+        Command::Cache(args) => crate::commands::cache::run(&args),
         Command::Doctor(pass) => sibling::exec(cli.log, "doctor", &pass.args),
     }
 }

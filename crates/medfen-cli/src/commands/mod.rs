@@ -1,6 +1,7 @@
 //! One module per `medfen` subcommand that runs in this process.
 
 pub mod audit;
+pub mod cache;
 pub mod index;
 pub mod manifest;
 pub mod metrics;

@@ -1,0 +1,54 @@
+//! Loader throughput against a plain memory copy of the same bytes, in one process.
+//! Run by `cargo xtask bench cache`: `cargo bench -p medfen-cache --bench loader -- DIR`.
+#![allow(clippy::print_stdout, clippy::cast_precision_loss)]
+
+use std::time::Instant;
+
+use medfen_cache::{Augment, CacheReader, make_batch};
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .filter(|a| !a.starts_with('-'))
+        .expect("usage: loader CACHE_DIR");
+    let reader = CacheReader::open(std::path::Path::new(&dir)).expect("a complete cache");
+    let n = reader.len();
+    let bytes = reader.record_bytes(0).len();
+    // memcpy baseline: copy every record into one buffer, repeatedly, for at least 1 s.
+    let mut sink = vec![0u8; bytes];
+    let (mut copied, start) = (0usize, Instant::now());
+    while start.elapsed().as_secs_f64() < 1.0 {
+        for i in 0..n {
+            sink.copy_from_slice(reader.record_bytes(i));
+            std::hint::black_box(&sink);
+            copied += 1;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("{{\"what\":\"memcpy\",\"ears\":{copied},\"seconds\":{secs}}}");
+    let threads = rayon::current_num_threads();
+    for (name, aug) in [
+        ("eval", Augment::eval(500.0, 3000.0)),
+        ("train", Augment::default()),
+    ] {
+        for t in [1, threads] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .expect("pool");
+            let records: Vec<usize> = (0..n).collect();
+            let (mut ears, start) = (0usize, Instant::now());
+            let mut epoch = 0;
+            while start.elapsed().as_secs_f64() < 2.0 {
+                for chunk in records.chunks(8) {
+                    let b = pool.install(|| make_batch(&reader, chunk, &aug, 1, epoch));
+                    std::hint::black_box(&b);
+                    ears += chunk.len();
+                }
+                epoch += 1;
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!("{{\"what\":\"{name}\",\"threads\":{t},\"ears\":{ears},\"seconds\":{secs}}}");
+        }
+    }
+}

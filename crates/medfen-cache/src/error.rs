@@ -1,0 +1,63 @@
+//! The error type of medfen-cache.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in medfen-cache.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// An invalid preprocessing spec.
+    #[error("invalid cache spec: {0}")]
+    Spec(String),
+    /// A cache folder that is not what it should be.
+    #[error("{path}: {reason}")]
+    Cache {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An exam whose ears cannot be extracted.
+    #[error("exam {exam_id} ({series_dir}): {reason}")]
+    Exam {
+        /// Exam id.
+        exam_id: u64,
+        /// Series folder.
+        series_dir: String,
+        /// Why.
+        reason: String,
+    },
+    /// Reading DICOM failed.
+    #[error(transparent)]
+    Dicom(#[from] medfen_dicom::Error),
+    /// Reading the index or split tables failed.
+    #[error(transparent)]
+    Tasks(#[from] medfen_tasks::Error),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn cache(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
+        Self::Cache {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

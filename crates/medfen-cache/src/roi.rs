@@ -1,0 +1,690 @@
+//! Ear regions from a CT volume in the canonical LPS frame (`[z, y, x]`, +x toward the
+//! patient's left).
+//!
+//! 1. **Midline**: the median over probe slices of the mean column of bone (HU > 300).
+//! 2. **Sides**: the patient's left ear is on the high-x side; the right ear's half is
+//!    mirrored, so in every record the columns run from medial (left edge) to lateral
+//!    (right edge), as for the left ear.
+//! 3. **z**: per ear, a cheap "temporal air score" per slice (the fraction of air inside
+//!    the bone box of the lateral band), smoothed; its peak centres `air-block` and `mm`
+//!    sampling.
+//! 4. **Crop centre**: on probe slices, the area-weighted centroid of that enclosed air
+//!    (the middle ear and mastoid); where too little air is resolved (opacified ears,
+//!    coarse data), the largest bone component of the lateral band (4-connected, at
+//!    least `min_area_mm2`), its box centre biased laterally, median over the probe
+//!    slices. The source used is recorded.
+//! 5. **Crop**: a square of `crop_mm` (or `crop_px` native pixels) resampled with
+//!    bilinear interpolation at half-pixel centres to `image_size`, padded with
+//!    `pad_hu`; in `mm` sampling also linear in z.
+
+use serde::{Deserialize, Serialize};
+
+use medfen_dicom::Volume;
+use medfen_tasks::Side;
+
+use crate::spec::{CacheSpec, CropMode, Sampling};
+
+/// Enclosed air (mm², summed over the probe slices) below which the crop centre comes
+/// from the bone instead.
+const MIN_AIR_MM2: f64 = 20.0;
+
+/// How the crop centre of an ear was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CentreSource {
+    /// The centroid of the air enclosed by bone in the lateral band (middle ear and
+    /// mastoid cells).
+    Air,
+    /// This ear had too little air; the other ear's air centre, mirrored.
+    MirroredAir,
+    /// The largest bone component of the lateral band.
+    Component,
+    /// No component reached the minimum area: the largest one.
+    SmallComponent,
+    /// No bone in the lateral band: the centre of the half image.
+    NoBone,
+}
+
+/// One extracted ear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarRecord {
+    /// The patient side.
+    pub side: Side,
+    /// `[K, S, S]` HU, row-major; columns medial to lateral.
+    pub data: Vec<i16>,
+    /// Per slice: the nearest source slice index.
+    pub slice_indices: Vec<usize>,
+    /// Per slice: position along the slice axis, mm (LPS z for axial series).
+    pub z_mm: Vec<f64>,
+    /// Crop centre in LPS mm (x, y).
+    pub centre_mm: [f64; 2],
+    /// Crop centre in source voxels (y, x).
+    pub centre_vox: [f64; 2],
+    /// Output pixel size, mm (row, column).
+    pub pixel_mm: [f64; 2],
+    /// Midline, LPS x mm.
+    pub midline_mm: f64,
+    /// How the centre was found (the most common source over the probe slices).
+    pub centre_source: CentreSource,
+}
+
+struct Geometry<'a> {
+    v: &'a Volume<i16>,
+    nz: usize,
+    ny: usize,
+    nx: usize,
+}
+
+impl Geometry<'_> {
+    fn at(&self, z: usize, y: usize, x: usize) -> i16 {
+        self.v.data[(z * self.ny + y) * self.nx + x]
+    }
+
+    /// LPS position of a (fractional) voxel.
+    fn position(&self, z: f64, y: f64, x: f64) -> [f64; 3] {
+        let d = &self.v.direction;
+        let s = self.v.spacing;
+        std::array::from_fn(|a| {
+            self.v.origin[a] + z * s[0] * d[0][a] + y * s[1] * d[1][a] + x * s[2] * d[2][a]
+        })
+    }
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    })
+}
+
+/// `n` indices spread evenly over `lo..=hi` (floor of linspace).
+fn linspace_idx(lo: usize, hi: usize, n: usize) -> Vec<usize> {
+    if n == 1 {
+        return vec![usize::midpoint(lo, hi)];
+    }
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    (0..n)
+        .map(|k| (lo as f64 + (hi - lo) as f64 * k as f64 / (n - 1) as f64).floor() as usize)
+        .collect()
+}
+
+/// Maps a side-local column `u` (0 at the midline, growing laterally) to x.
+fn side_x(side: Side, mid: f64, u: f64) -> f64 {
+    match side {
+        Side::Left => mid + u,
+        Side::Right => mid - 1.0 - u,
+    }
+}
+
+/// The midline column (fractional) and whether bone was found.
+fn midline(g: &Geometry, spec: &CacheSpec) -> (f64, bool) {
+    let mut means = Vec::new();
+    for z in linspace_idx(0, g.nz - 1, spec.probe_slices.min(g.nz)) {
+        let (mut sum, mut n) = (0.0, 0usize);
+        for y in 0..g.ny {
+            for x in 0..g.nx {
+                if g.at(z, y, x) > spec.bone_hu {
+                    #[allow(clippy::cast_precision_loss)]
+                    {
+                        sum += x as f64;
+                    }
+                    n += 1;
+                }
+            }
+        }
+        if n > 0 {
+            #[allow(clippy::cast_precision_loss)]
+            means.push(sum / n as f64);
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let fallback = g.nx as f64 / 2.0;
+    match median(&mut means) {
+        Some(m) => ((m + 0.5).clamp(1.0, g.nx as f64 - 1.0), true),
+        None => (fallback, false),
+    }
+}
+
+/// Side-local columns of the lateral band: `u0..half`.
+fn band(half: usize, band: f64) -> usize {
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    let u0 = ((1.0 - band) * half as f64).floor() as usize;
+    u0.min(half.saturating_sub(1))
+}
+
+fn half_width(g: &Geometry, side: Side, mid: f64) -> usize {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    match side {
+        Side::Left => g.nx.saturating_sub(mid.ceil() as usize),
+        Side::Right => mid.floor() as usize,
+    }
+}
+
+fn voxel_x(side: Side, mid: f64, u: usize) -> usize {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let x = side_x(side, mid.round(), u as f64);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    {
+        x.max(0.0) as usize
+    }
+}
+
+/// Rows of slice `z` where the temporal bone can be: the middle of the head's
+/// front-to-back extent (30% to 85% of it from the front), which leaves out the
+/// paranasal sinuses (air inside bone too, but anterior).
+fn ear_rows(g: &Geometry, z: usize) -> (usize, usize) {
+    let (mut y0, mut y1) = (usize::MAX, 0);
+    for y in (0..g.ny).step_by(2) {
+        if (0..g.nx).step_by(2).any(|x| g.at(z, y, x) > -500) {
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+    }
+    if y0 > y1 {
+        return (0, g.ny);
+    }
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    let at = |f: f64| (y0 as f64 + f * (y1 - y0) as f64).round() as usize;
+    (at(0.3), (at(0.85) + 1).min(g.ny))
+}
+
+/// Temporal air score of slice `z` for one side, in mm²: the air of the lateral band
+/// (within the ear rows) enclosed by bone along its row and its column (middle-ear and
+/// mastoid air, not the air around the head), plus a tenth of the band's bone area so
+/// the dense temporal bone still marks the level where the air is not resolved (thick
+/// slices, coarse pixels).
+fn air_score(
+    g: &Geometry,
+    spec: &CacheSpec,
+    side: Side,
+    mid: f64,
+    band_frac: f64,
+    z: usize,
+) -> f64 {
+    enclosed_air(g, spec, side, mid, band_frac, z).0
+}
+
+/// The score of [`air_score`] and the centroid (row, side-local column) of the
+/// enclosed air with its area in mm², when there is any.
+fn enclosed_air(
+    g: &Geometry,
+    spec: &CacheSpec,
+    side: Side,
+    mid: f64,
+    band_frac: f64,
+    z: usize,
+) -> (f64, Option<(f64, f64, f64)>) {
+    let half = half_width(g, side, mid);
+    let u0 = band(half, band_frac);
+    let (r0, r1) = ear_rows(g, z);
+    let w = half - u0;
+    let h = r1 - r0;
+    if w == 0 || h == 0 {
+        return (0.0, None);
+    }
+    let mut cls = vec![0u8; w * h]; // 1 air, 2 bone
+    for y in r0..r1 {
+        for u in u0..half {
+            let v = g.at(z, y, voxel_x(side, mid, u));
+            cls[(y - r0) * w + (u - u0)] = if v > spec.bone_hu {
+                2
+            } else {
+                u8::from(v < spec.air_hu)
+            };
+        }
+    }
+    let bone = cls.iter().map(|&c| usize::from(c == 2)).sum::<usize>();
+    let mut col_lo = vec![usize::MAX; w];
+    let mut col_hi = vec![0usize; w];
+    for y in 0..h {
+        for c in 0..w {
+            if cls[y * w + c] == 2 {
+                col_lo[c] = col_lo[c].min(y);
+                col_hi[c] = col_hi[c].max(y);
+            }
+        }
+    }
+    let mut enclosed = 0usize;
+    let (mut sy, mut su) = (0.0, 0.0);
+    for y in 0..h {
+        let row = &cls[y * w..(y + 1) * w];
+        let (Some(lo), Some(hi)) = (
+            row.iter().position(|&c| c == 2),
+            row.iter().rposition(|&c| c == 2),
+        ) else {
+            continue;
+        };
+        for c in lo..hi {
+            if row[c] == 1 && col_lo[c] < y && y < col_hi[c] {
+                enclosed += 1;
+                #[allow(clippy::cast_precision_loss)]
+                {
+                    sy += (y + r0) as f64;
+                    su += (c + u0) as f64;
+                }
+            }
+        }
+    }
+    let px = g.v.spacing[1] * g.v.spacing[2];
+    #[allow(clippy::cast_precision_loss)]
+    let score = (enclosed as f64 + 0.1 * bone as f64) * px;
+    #[allow(clippy::cast_precision_loss)]
+    let centroid = (enclosed > 0).then(|| {
+        (
+            sy / enclosed as f64,
+            su / enclosed as f64,
+            enclosed as f64 * px,
+        )
+    });
+    (score, centroid)
+}
+
+/// The slice with the most temporal air (scores smoothed over ±3 mm).
+fn air_peak(g: &Geometry, spec: &CacheSpec, side: Side, mid: f64, band_frac: f64) -> usize {
+    let scores: Vec<f64> = (0..g.nz)
+        .map(|z| air_score(g, spec, side, mid, band_frac, z))
+        .collect();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let r = (3.0 / g.v.spacing[0].max(1e-3)).round().max(1.0) as usize;
+    let mut best = (f64::NEG_INFINITY, g.nz / 2);
+    for z in 0..g.nz {
+        let lo = z.saturating_sub(r);
+        let hi = (z + r).min(g.nz - 1);
+        #[allow(clippy::cast_precision_loss)]
+        let m = scores[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64;
+        if m > best.0 + 1e-12 {
+            best = (m, z);
+        }
+    }
+    best.1
+}
+
+/// Crop centre on one slice: (y, u, source).
+fn slice_centre(
+    g: &Geometry,
+    side: Side,
+    mid: f64,
+    z: usize,
+    spec: &CacheSpec,
+    (band_frac, bias, min_area_mm2): (f64, f64, f64),
+) -> (f64, f64, CentreSource) {
+    let half = half_width(g, side, mid);
+    let u0 = band(half, band_frac);
+    let w = half - u0;
+    let (r0, r1) = ear_rows(g, z);
+    let mut mask = vec![false; g.ny * w];
+    for y in r0..r1 {
+        for u in u0..half {
+            mask[y * w + (u - u0)] = g.at(z, y, voxel_x(side, mid, u)) > spec.bone_hu;
+        }
+    }
+    // 4-connected components.
+    let mut label = vec![0u32; mask.len()];
+    let mut best: Option<(usize, [usize; 4])> = None; // (area, [y0, y1, c0, c1])
+    let mut best_big: Option<(usize, [usize; 4])> = None;
+    let min_px = min_area_mm2 / (g.v.spacing[1] * g.v.spacing[2]);
+    let mut next = 0u32;
+    let mut stack = Vec::new();
+    for start in 0..mask.len() {
+        if !mask[start] || label[start] != 0 {
+            continue;
+        }
+        next += 1;
+        label[start] = next;
+        stack.push(start);
+        let (mut area, mut b) = (0usize, [usize::MAX, 0, usize::MAX, 0]);
+        while let Some(i) = stack.pop() {
+            let (y, c) = (i / w, i % w);
+            area += 1;
+            b = [b[0].min(y), b[1].max(y), b[2].min(c), b[3].max(c)];
+            let mut visit = |j: usize| {
+                if mask[j] && label[j] == 0 {
+                    label[j] = next;
+                    stack.push(j);
+                }
+            };
+            if y > 0 {
+                visit(i - w);
+            }
+            if y + 1 < g.ny {
+                visit(i + w);
+            }
+            if c > 0 {
+                visit(i - 1);
+            }
+            if c + 1 < w {
+                visit(i + 1);
+            }
+        }
+        if best.is_none_or(|(a, _)| area > a) {
+            best = Some((area, b));
+        }
+        #[allow(clippy::cast_precision_loss)]
+        if area as f64 >= min_px && best_big.is_none_or(|(a, _)| area > a) {
+            best_big = Some((area, b));
+        }
+    }
+    let (source, chosen) = match (best_big, best) {
+        (Some(b), _) => (CentreSource::Component, b.1),
+        (None, Some(b)) => (CentreSource::SmallComponent, b.1),
+        #[allow(clippy::cast_precision_loss)]
+        (None, None) => return (g.ny as f64 / 2.0, half as f64 / 2.0, CentreSource::NoBone),
+    };
+    let [y0, y1, c0, c1] = chosen;
+    #[allow(clippy::cast_precision_loss)]
+    let cy = (y0 + y1) as f64 / 2.0;
+    // lateral edge is the high side-local column
+    #[allow(clippy::cast_precision_loss)]
+    let cu = (u0 + c1) as f64 - bias * ((c1 - c0) as f64).max(1.0);
+    (cy, cu, source)
+}
+
+/// Where each output slice samples the source: (lower index, upper index, weight of
+/// the upper one).
+fn z_plan(g: &Geometry, spec: &CacheSpec, peak: usize) -> Vec<(usize, usize, f64)> {
+    let k = spec.num_slices;
+    let n = g.nz;
+    let whole = |idx: Vec<usize>| idx.into_iter().map(|i| (i, i, 0.0)).collect::<Vec<_>>();
+    match spec.sampling {
+        Sampling::Even => {
+            if n < k {
+                whole((0..k).map(|i| i.min(n - 1)).collect())
+            } else {
+                whole(linspace_idx(0, n - 1, k))
+            }
+        }
+        Sampling::AirBlock { block_len } => {
+            let len = block_len.max(k).min(n);
+            if len >= n {
+                return z_plan(
+                    g,
+                    &CacheSpec {
+                        sampling: Sampling::Even,
+                        ..spec.clone()
+                    },
+                    peak,
+                );
+            }
+            let start = peak.saturating_sub(len / 2).min(n - len);
+            whole(linspace_idx(start, start + len - 1, k))
+        }
+        Sampling::Mm { spacing_mm } => {
+            let step = spacing_mm / g.v.spacing[0];
+            #[allow(clippy::cast_precision_loss)]
+            (0..k)
+                .map(|i| {
+                    let f = (peak as f64 + (i as f64 - (k as f64 - 1.0) / 2.0) * step)
+                        .clamp(0.0, (n - 1) as f64);
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let lo = f.floor() as usize;
+                    let hi = (lo + 1).min(n - 1);
+                    (lo, hi, f - lo as f64)
+                })
+                .collect()
+        }
+    }
+}
+
+/// Bilinear taps of one output coordinate: the two source indices (None outside the
+/// image) and the weight of the second.
+#[derive(Clone, Copy)]
+struct Taps {
+    i0: Option<usize>,
+    i1: Option<usize>,
+    f: f32,
+}
+
+fn taps(p: f64, n: usize) -> Taps {
+    let base = p.floor();
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_precision_loss,
+        clippy::cast_sign_loss
+    )]
+    let at = |i: f64| (i >= 0.0 && i < n as f64).then_some(i as usize);
+    #[allow(clippy::cast_possible_truncation)]
+    Taps {
+        i0: at(base),
+        i1: at(base + 1.0),
+        f: (p - base) as f32,
+    }
+}
+
+/// `x.round() as i32` (half away from zero) without the libm call, which is not inlined
+/// on baseline x86-64; exact for |x| < 2^23.
+#[inline]
+fn round_i32(x: f32) -> i32 {
+    #[allow(clippy::cast_possible_truncation)]
+    let t = x as i32;
+    #[allow(clippy::cast_precision_loss)]
+    let frac = x - t as f32;
+    t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
+}
+
+/// One slice of the crop: `rows` x `cols` taps from slice `z`, into `out`.
+fn crop_slice(g: &Geometry, z: usize, rows: &[Taps], cols: &[Taps], pad: f32, out: &mut [f32]) {
+    let plane = &g.v.data[z * g.ny * g.nx..(z + 1) * g.ny * g.nx];
+    let pick = |row: Option<usize>, col: Option<usize>| -> f32 {
+        match (row, col) {
+            (Some(r), Some(c)) => f32::from(plane[r * g.nx + c]),
+            _ => pad,
+        }
+    };
+    for (ty, line) in rows.iter().zip(out.chunks_exact_mut(cols.len())) {
+        for (tx, o) in cols.iter().zip(line.iter_mut()) {
+            let top = pick(ty.i0, tx.i0) + (pick(ty.i0, tx.i1) - pick(ty.i0, tx.i0)) * tx.f;
+            let bottom = pick(ty.i1, tx.i0) + (pick(ty.i1, tx.i1) - pick(ty.i1, tx.i0)) * tx.f;
+            *o = top + (bottom - top) * ty.f;
+        }
+    }
+}
+
+/// The temporal air score of every slice for one ear (the z profile `air-block` and
+/// `mm` sampling centre on), with the midline used.
+pub fn temporal_air_profile(volume: &Volume<i16>, spec: &CacheSpec, side: Side) -> (Vec<f64>, f64) {
+    let g = Geometry {
+        v: volume,
+        nz: volume.shape[0],
+        ny: volume.shape[1],
+        nx: volume.shape[2],
+    };
+    let (mid, _) = midline(&g, spec);
+    let band_frac = match spec.crop {
+        CropMode::TemporalPatch { band, .. } | CropMode::NativePixels { band, .. } => band,
+    };
+    let scores = (0..g.nz)
+        .map(|z| air_score(&g, spec, side, mid, band_frac, z))
+        .collect();
+    (scores, mid)
+}
+
+/// Extracts both ears of `volume` (left first).
+///
+/// # Panics
+/// Never for volumes medfen-dicom assembles (at least one voxel per axis).
+pub fn extract_ears(volume: &Volume<i16>, spec: &CacheSpec) -> [EarRecord; 2] {
+    let g = Geometry {
+        v: volume,
+        nz: volume.shape[0],
+        ny: volume.shape[1],
+        nx: volume.shape[2],
+    };
+    let (mid, _) = midline(&g, spec);
+    let (band_frac, bias, min_area) = match spec.crop {
+        CropMode::TemporalPatch {
+            band,
+            bias,
+            min_area_mm2,
+            ..
+        }
+        | CropMode::NativePixels {
+            band,
+            bias,
+            min_area_mm2,
+            ..
+        } => (band, bias, min_area_mm2),
+    };
+    // Phase 1: where each ear is (z plan and in-plane centre).
+    let located = [Side::Left, Side::Right].map(|side| {
+        let peak = match spec.sampling {
+            Sampling::Even => g.nz / 2,
+            _ => air_peak(&g, spec, side, mid, band_frac),
+        };
+        let plan = z_plan(&g, spec, peak);
+        // Crop centre: median over probe slices among the sampled ones.
+        let probes: Vec<usize> = linspace_idx(0, plan.len() - 1, spec.probe_slices.min(plan.len()))
+            .into_iter()
+            .map(|i| {
+                if plan[i].2 < 0.5 {
+                    plan[i].0
+                } else {
+                    plan[i].1
+                }
+            })
+            .collect();
+        let mut ys = Vec::new();
+        let mut us = Vec::new();
+        let mut sources = [0usize; 5];
+        // Prefer the air of the middle ear and mastoid, weighted by area.
+        let (mut ay, mut au, mut aw) = (0.0, 0.0, 0.0);
+        for &z in &probes {
+            if let (_, Some((y, u, area))) = enclosed_air(&g, spec, side, mid, band_frac, z) {
+                ay += y * area;
+                au += u * area;
+                aw += area;
+            }
+        }
+        if aw >= MIN_AIR_MM2 {
+            ys.push(ay / aw);
+            us.push(au / aw);
+            sources[CentreSource::Air as usize] += 1;
+        }
+        for z in probes.iter().copied().filter(|_| aw < MIN_AIR_MM2) {
+            let (y, u, src) = slice_centre(&g, side, mid, z, spec, (band_frac, bias, min_area));
+            sources[src as usize] += 1;
+            if src != CentreSource::NoBone {
+                ys.push(y);
+                us.push(u);
+            }
+        }
+        let half = half_width(&g, side, mid);
+        #[allow(clippy::cast_precision_loss)]
+        let cy = median(&mut ys).unwrap_or(g.ny as f64 / 2.0);
+        #[allow(clippy::cast_precision_loss)]
+        let cu = median(&mut us).unwrap_or(half as f64 / 2.0);
+        let centre_source = if sources[CentreSource::Air as usize] > 0 {
+            CentreSource::Air
+        } else if sources[CentreSource::Component as usize] > 0 {
+            CentreSource::Component
+        } else if sources[CentreSource::SmallComponent as usize] > 0 {
+            CentreSource::SmallComponent
+        } else {
+            CentreSource::NoBone
+        };
+        (plan, cy, cu, centre_source)
+    });
+    // Phase 2: an ear without resolved air (opacified, or poorly pneumatised) takes the
+    // mirror image of the other ear's air centre when it has one: the two temporal
+    // bones are nearly symmetric, the bone fallback is not.
+    let mut located = located;
+    for (this, other) in [(0, 1), (1, 0)] {
+        if located[this].3 != CentreSource::Air && located[other].3 == CentreSource::Air {
+            located[this].1 = located[other].1;
+            located[this].2 = located[other].2;
+            located[this].3 = CentreSource::MirroredAir;
+        }
+    }
+    // Phase 3: sample the crops.
+    let [left, right] = located;
+    [(Side::Left, left), (Side::Right, right)].map(|(side, (plan, cy, cu, centre_source))| {
+        let cx = side_x(side, mid.round(), cu);
+        // Output grid in source voxels.
+        let s = spec.image_size;
+        let (step_y, step_x) = match spec.crop {
+            CropMode::TemporalPatch { crop_mm, .. } => {
+                #[allow(clippy::cast_precision_loss)]
+                let p = crop_mm / s as f64;
+                (p / volume.spacing[1], p / volume.spacing[2])
+            }
+            #[allow(clippy::cast_precision_loss)]
+            CropMode::NativePixels { crop_px, .. } => {
+                (crop_px as f64 / s as f64, crop_px as f64 / s as f64)
+            }
+        };
+        let dir = match side {
+            Side::Left => 1.0,
+            Side::Right => -1.0,
+        };
+        let pad = f32::from(spec.pad_hu);
+        let mut data = Vec::with_capacity(spec.record_len());
+        #[allow(clippy::cast_precision_loss)]
+        let offset = |i: usize| i as f64 + 0.5 - s as f64 / 2.0;
+        // The sampling grid is the same for every slice: taps computed once.
+        let cols: Vec<Taps> = (0..s)
+            .map(|c| taps(cx + dir * offset(c) * step_x, g.nx))
+            .collect();
+        let rows: Vec<Taps> = (0..s)
+            .map(|r| taps(cy + offset(r) * step_y, g.ny))
+            .collect();
+        let (mut a, mut b) = (vec![0f32; s * s], vec![0f32; s * s]);
+        for &(lo, hi, w) in &plan {
+            crop_slice(&g, lo, &rows, &cols, pad, &mut a);
+            if w > 0.0 {
+                crop_slice(&g, hi, &rows, &cols, pad, &mut b);
+                #[allow(clippy::cast_possible_truncation)]
+                let w = w as f32;
+                for (x, y) in a.iter_mut().zip(&b) {
+                    *x += (y - *x) * w;
+                }
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            data.extend(a.iter().map(|v| round_i32(*v).clamp(-32768, 32767) as i16));
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let z_mm: Vec<f64> = plan
+            .iter()
+            .map(|&(lo, hi, w)| {
+                let z = lo as f64 + (hi as f64 - lo as f64) * w;
+                g.position(z, cy, cx)[2]
+            })
+            .collect();
+        let p = g.position(0.0, cy, cx);
+        let slice_indices = plan
+            .iter()
+            .map(|&(lo, hi, w)| if w < 0.5 { lo } else { hi })
+            .collect();
+        EarRecord {
+            side,
+            data,
+            slice_indices,
+            z_mm,
+            centre_mm: [p[0], p[1]],
+            centre_vox: [cy, cx],
+            pixel_mm: [step_y * volume.spacing[1], step_x * volume.spacing[2]],
+            midline_mm: g.position(0.0, 0.0, mid)[0],
+            centre_source,
+        }
+    })
+}

@@ -1,0 +1,681 @@
+//! The content-addressed cache: `<root>/<key>/` with `spec.json`, `index.parquet` (and
+//! `.csv`) and `data.i16`, fixed-size little-endian i16 records `[K, S, S]`, one per
+//! ear, two per exam (left, right), exams by id.
+//!
+//! The key is the SHA-256 of the spec (code version included) and of every source
+//! file's name, size and modification time, so a changed spec or source makes a new
+//! cache instead of reusing a stale one. Each series is decoded once for both ears;
+//! exams are built in parallel, their records written in place and their metadata
+//! atomically into `.partial/`, so an interrupted build resumes where it stopped; the
+//! index is written last and `COMPLETE` after it.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use medfen_dicom::{ReadOptions, VolumeSourceInfo, read_dicom, write_atomically};
+use medfen_tasks::Side;
+use medfen_tasks::table::Table;
+
+use crate::error::{Error, Result};
+use crate::roi::{CentreSource, EarRecord, extract_ears};
+use crate::spec::CacheSpec;
+
+/// Name of the marker written when a cache is complete.
+pub const COMPLETE: &str = "COMPLETE";
+
+/// One exam to cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheSource {
+    /// Exam id.
+    pub exam_id: u64,
+    /// Folder of the chosen series (absolute).
+    pub series_dir: PathBuf,
+    /// The series the index chose.
+    pub series_uid: String,
+    /// Left and right codes (None: no label).
+    pub codes: [Option<u8>; 2],
+    /// Split of the exam (`train`, `val`, `test`, `external_test`), when known.
+    pub split: Option<String>,
+}
+
+/// Reads the exams of a split folder (all of its largest subset's files) joined with
+/// the index: what `medfen cache` builds.
+///
+/// # Errors
+/// Missing or malformed tables, naming the file; a split exam absent from the index.
+pub fn sources_from(index: &Path, splits: &Path) -> Result<Vec<CacheSource>> {
+    let report_path = index.with_extension("json");
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&report_path).map_err(|e| Error::io(&report_path, e))?,
+    )
+    .map_err(|e| Error::cache(&report_path, e))?;
+    let root = PathBuf::from(
+        report["dicom_root"]
+            .as_str()
+            .ok_or_else(|| Error::cache(&report_path, "no dicom_root"))?,
+    );
+    let t = Table::read_parquet(index)?;
+    let ids = t.ints(index, "exam_id")?;
+    let dirs = t.texts(index, "series_dir")?;
+    let uids = t.texts(index, "series_uid")?;
+    let left = t.ints(index, "left_code")?;
+    let right = t.ints(index, "right_code")?;
+    let code = |c: Option<i64>| c.and_then(|c| u8::try_from(c).ok());
+    let mut by_id: BTreeMap<u64, CacheSource> = BTreeMap::new();
+    for i in 0..t.rows() {
+        let Some(id) = ids[i].and_then(|v| u64::try_from(v).ok()) else {
+            continue;
+        };
+        by_id.insert(
+            id,
+            CacheSource {
+                exam_id: id,
+                series_dir: root.join(dirs[i].clone().unwrap_or_default()),
+                series_uid: uids[i].clone().unwrap_or_default(),
+                codes: [code(left[i]), code(right[i])],
+                split: None,
+            },
+        );
+    }
+    // The largest subset folder holds every split exam.
+    let mut folders: Vec<(f64, PathBuf)> = std::fs::read_dir(splits)
+        .map_err(|e| Error::io(splits, e))?
+        .filter_map(std::result::Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pct: f64 = name.strip_suffix("pct")?.parse().ok()?;
+            Some((pct, e.path()))
+        })
+        .collect();
+    folders.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let Some((_, folder)) = folders.pop() else {
+        return Err(Error::cache(
+            splits,
+            "no <pct>pct folder: not a split made by `medfen split`",
+        ));
+    };
+    let mut out = Vec::new();
+    for split in ["train", "val", "test", "external_test"] {
+        let path = folder.join(format!("{split}.parquet"));
+        if !path.exists() {
+            continue;
+        }
+        let s = Table::read_parquet(&path)?;
+        let mut exams: Vec<u64> = s
+            .ints(&path, "exam_id")?
+            .into_iter()
+            .filter_map(|v| v.and_then(|v| u64::try_from(v).ok()))
+            .collect();
+        exams.dedup();
+        for id in exams {
+            let mut src = by_id.get(&id).cloned().ok_or_else(|| {
+                Error::cache(
+                    &path,
+                    format!("exam {id} is not in the index {}", index.display()),
+                )
+            })?;
+            src.split = Some(split.to_string());
+            out.push(src);
+        }
+    }
+    out.sort_by_key(|s| s.exam_id);
+    out.dedup_by_key(|s| s.exam_id);
+    Ok(out)
+}
+
+/// Fingerprint of a series folder: every file's name, size and modification time.
+fn fingerprint(dir: &Path) -> Result<String> {
+    let mut entries: Vec<(String, u64, u128)> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(std::result::Result::ok)
+        .filter(|e| e.path().is_file())
+        .map(|e| {
+            let m = e.metadata().map_err(|err| Error::io(e.path(), err))?;
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            Ok((e.file_name().to_string_lossy().into_owned(), m.len(), mtime))
+        })
+        .collect::<Result<_>>()?;
+    entries.sort();
+    let mut h = Sha256::new();
+    for (name, size, mtime) in entries {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(size.to_le_bytes());
+        h.update(mtime.to_le_bytes());
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The cache key of `spec` over `sources` (hex SHA-256, 32 characters kept) and the
+/// per-source fingerprints.
+///
+/// # Errors
+/// A source folder that cannot be listed.
+pub fn cache_key(spec: &CacheSpec, sources: &[CacheSource]) -> Result<(String, Vec<String>)> {
+    let prints: Vec<String> = sources
+        .par_iter()
+        .map(|s| fingerprint(&s.series_dir))
+        .collect::<Result<_>>()?;
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(spec).unwrap_or_default());
+    for (s, p) in sources.iter().zip(&prints) {
+        h.update(s.exam_id.to_le_bytes());
+        h.update(s.series_uid.as_bytes());
+        h.update(p.as_bytes());
+    }
+    Ok((hex::encode(h.finalize())[..32].to_string(), prints))
+}
+
+/// `spec.json` of a cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheManifest {
+    /// The key (folder name).
+    pub key: String,
+    /// The preprocessing spec.
+    pub spec: CacheSpec,
+    /// Bytes per record.
+    pub record_bytes: u64,
+    /// The exams, by id, with their fingerprints.
+    pub sources: Vec<(CacheSource, String)>,
+}
+
+/// Per-ear metadata kept beside each record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordMeta {
+    /// Exam id.
+    pub exam_id: u64,
+    /// Side.
+    pub side: Side,
+    /// Code (None: no label).
+    pub code: Option<u8>,
+    /// Split, when known.
+    pub split: Option<String>,
+    /// Source slice index of each record slice.
+    pub slice_indices: Vec<usize>,
+    /// z of each record slice, mm.
+    pub z_mm: Vec<f64>,
+    /// Crop centre, LPS mm (x, y).
+    pub centre_mm: [f64; 2],
+    /// Crop centre, source voxels (y, x).
+    pub centre_vox: [f64; 2],
+    /// Output pixel size, mm (row, column).
+    pub pixel_mm: [f64; 2],
+    /// Midline, LPS x mm.
+    pub midline_mm: f64,
+    /// How the crop centre was found.
+    pub centre_source: CentreSource,
+    /// SHA-256 of the record's bytes.
+    pub sha256: String,
+}
+
+/// Writes `bytes` at `offset` of `file` (positioned write; several threads share the
+/// file).
+fn write_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt as _;
+        file.write_all_at(bytes, offset)
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::FileExt as _;
+        let mut done = 0;
+        while done < bytes.len() {
+            done += file.seek_write(&bytes[done..], offset + done as u64)?;
+        }
+        Ok(())
+    }
+}
+
+fn record_bytes(r: &EarRecord) -> Vec<u8> {
+    r.data.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// What a build did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildReport {
+    /// The cache folder.
+    pub dir: PathBuf,
+    /// Its key.
+    pub key: String,
+    /// Ears cached.
+    pub records: usize,
+    /// Exams decoded in this run.
+    pub exams_built: usize,
+    /// Exams found already built (a resumed or complete cache).
+    pub exams_reused: usize,
+    /// Size of `data.i16`, bytes.
+    pub data_bytes: u64,
+    /// Ears whose crop centre came from the fallbacks (not the ear's own air).
+    pub centre_fallbacks: usize,
+}
+
+/// Bytes a cache of `exams` exams would take.
+pub fn estimated_bytes(spec: &CacheSpec, exams: usize) -> u64 {
+    (2 * exams * spec.record_len() * 2) as u64
+}
+
+fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
+    let loaded = read_dicom::<i16>(&src.series_dir, &ReadOptions::default(), &|_| {})?;
+    if let VolumeSourceInfo::Dicom { series, .. } = &loaded.source
+        && !src.series_uid.is_empty()
+        && series.series_uid != src.series_uid
+    {
+        return Err(Error::Exam {
+            exam_id: src.exam_id,
+            series_dir: src.series_dir.display().to_string(),
+            reason:
+                "the folder's chosen series is not the one in the index (re-run `medfen index`)"
+                    .into(),
+        });
+    }
+    Ok(extract_ears(&loaded.volume, spec))
+}
+
+/// Builds (or resumes, or reuses) the cache of `sources` under `root`.
+///
+/// # Errors
+/// An invalid spec, an exam that cannot be read (naming it), or an I/O error.
+pub fn build_cache(
+    root: &Path,
+    spec: &CacheSpec,
+    sources: &[CacheSource],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<BuildReport> {
+    spec.validate()?;
+    let (key, prints) = cache_key(spec, sources)?;
+    let dir = root.join(&key);
+    let partial = dir.join(".partial");
+    let record_len = spec.record_len();
+    let manifest = CacheManifest {
+        key: key.clone(),
+        spec: spec.clone(),
+        record_bytes: (record_len * 2) as u64,
+        sources: sources.iter().cloned().zip(prints).collect(),
+    };
+    if dir.join(COMPLETE).exists() {
+        progress(sources.len() as u64);
+        let index = read_index(&dir)?;
+        return Ok(BuildReport {
+            dir: dir.clone(),
+            key,
+            records: index.len(),
+            exams_built: 0,
+            exams_reused: sources.len(),
+            data_bytes: std::fs::metadata(dir.join("data.i16"))
+                .map_err(|e| Error::io(&dir, e))?
+                .len(),
+            centre_fallbacks: index
+                .iter()
+                .filter(|m| m.centre_source != CentreSource::Air)
+                .count(),
+        });
+    }
+    std::fs::create_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
+    medfen_tasks::table::write_json(&dir.join("spec.json"), &manifest)?;
+
+    // Every exam: its two records written in place in `data.i16.partial` (sized for
+    // all records up front), then its metadata atomically: an exam whose metadata
+    // exists is done, so an interrupted build resumes after it.
+    let tmp = dir.join("data.i16.partial");
+    let total = (2 * sources.len() * record_len * 2) as u64;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .read(true)
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, e))?;
+    file.set_len(total).map_err(|e| Error::io(&tmp, e))?;
+    let built: Vec<bool> = sources
+        .par_iter()
+        .enumerate()
+        .map(|(slot, src)| -> Result<bool> {
+            let meta_path = partial.join(format!("{}.json", src.exam_id));
+            if meta_path.exists() {
+                progress(1);
+                return Ok(false);
+            }
+            let ears = build_exam(spec, src)?;
+            let mut bytes = Vec::with_capacity(record_len * 4);
+            let mut metas = Vec::with_capacity(2);
+            for (i, ear) in ears.iter().enumerate() {
+                let b = record_bytes(ear);
+                metas.push(RecordMeta {
+                    exam_id: src.exam_id,
+                    side: ear.side,
+                    code: src.codes[i],
+                    split: src.split.clone(),
+                    slice_indices: ear.slice_indices.clone(),
+                    z_mm: ear.z_mm.clone(),
+                    centre_mm: ear.centre_mm,
+                    centre_vox: ear.centre_vox,
+                    pixel_mm: ear.pixel_mm,
+                    midline_mm: ear.midline_mm,
+                    centre_source: ear.centre_source,
+                    sha256: hex::encode(Sha256::digest(&b)),
+                });
+                bytes.extend_from_slice(&b);
+            }
+            write_at(&file, &bytes, (slot * 4 * record_len) as u64)
+                .map_err(|e| Error::io(&tmp, e))?;
+            medfen_tasks::table::write_json(&meta_path, &metas)?;
+            progress(1);
+            Ok(true)
+        })
+        .collect::<Result<_>>()?;
+    file.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    drop(file);
+
+    // Assemble: the index, data.i16, then COMPLETE.
+    let mut metas: Vec<RecordMeta> = Vec::with_capacity(2 * sources.len());
+    for src in sources {
+        let meta_path = partial.join(format!("{}.json", src.exam_id));
+        let m: Vec<RecordMeta> = serde_json::from_slice(
+            &std::fs::read(&meta_path).map_err(|e| Error::io(&meta_path, e))?,
+        )
+        .map_err(|e| Error::cache(&meta_path, e))?;
+        metas.extend(m);
+    }
+    std::fs::rename(&tmp, dir.join("data.i16")).map_err(|e| Error::io(&tmp, e))?;
+    let table = index_table(&metas, (record_len * 2) as u64);
+    table.write_parquet(&dir.join("index.parquet"))?;
+    table.write_csv(&dir.join("index.csv"))?;
+    write_atomically(&dir.join(COMPLETE), key.as_bytes(), true)?;
+    std::fs::remove_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
+    let built_now = built.iter().filter(|b| **b).count();
+    Ok(BuildReport {
+        dir: dir.clone(),
+        key,
+        records: metas.len(),
+        exams_built: built_now,
+        exams_reused: sources.len() - built_now,
+        data_bytes: (metas.len() * record_len * 2) as u64,
+        centre_fallbacks: metas
+            .iter()
+            .filter(|m| m.centre_source != CentreSource::Air)
+            .count(),
+    })
+}
+
+fn join<T: ToString>(v: &[T]) -> String {
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn index_table(metas: &[RecordMeta], record_bytes: u64) -> Table {
+    let mut t = Table::new();
+    #[allow(clippy::cast_possible_wrap)]
+    {
+        t.int("exam_id", metas.iter().map(|m| Some(m.exam_id as i64)));
+        t.text(
+            "side",
+            metas.iter().map(|m| Some(m.side.name().to_string())),
+        );
+        t.int("record", (0..metas.len()).map(|i| Some(i as i64)));
+        t.int(
+            "offset",
+            (0..metas.len()).map(|i| Some(i as i64 * record_bytes as i64)),
+        );
+    }
+    t.int("code", metas.iter().map(|m| m.code.map(i64::from)));
+    t.text("split", metas.iter().map(|m| m.split.clone()));
+    t.text(
+        "slice_indices",
+        metas.iter().map(|m| Some(join(&m.slice_indices))),
+    );
+    t.text(
+        "z_mm",
+        metas.iter().map(|m| {
+            Some(
+                m.z_mm
+                    .iter()
+                    .map(|z| format!("{z:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            )
+        }),
+    );
+    t.float("centre_x_mm", metas.iter().map(|m| Some(m.centre_mm[0])));
+    t.float("centre_y_mm", metas.iter().map(|m| Some(m.centre_mm[1])));
+    t.float(
+        "centre_row_vox",
+        metas.iter().map(|m| Some(m.centre_vox[0])),
+    );
+    t.float(
+        "centre_col_vox",
+        metas.iter().map(|m| Some(m.centre_vox[1])),
+    );
+    t.float("pixel_row_mm", metas.iter().map(|m| Some(m.pixel_mm[0])));
+    t.float("pixel_col_mm", metas.iter().map(|m| Some(m.pixel_mm[1])));
+    t.float("midline_x_mm", metas.iter().map(|m| Some(m.midline_mm)));
+    t.text(
+        "centre_source",
+        metas.iter().map(|m| {
+            serde_json::to_value(m.centre_source)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+        }),
+    );
+    t.text("sha256", metas.iter().map(|m| Some(m.sha256.clone())));
+    t
+}
+
+/// Reads a cache's index.
+///
+/// # Errors
+/// Missing or malformed files, naming them.
+pub fn read_index(dir: &Path) -> Result<Vec<RecordMeta>> {
+    let path = dir.join("index.parquet");
+    let t = Table::read_parquet(&path)?;
+    let ids = t.ints(&path, "exam_id")?;
+    let sides = t.texts(&path, "side")?;
+    let codes = t.ints(&path, "code")?;
+    let splits = t.texts(&path, "split")?;
+    let slices = t.texts(&path, "slice_indices")?;
+    let zs = t.texts(&path, "z_mm")?;
+    let f = |n: &str| t.floats(&path, n);
+    let (cx, cy, ry, rx, py, px, mid) = (
+        f("centre_x_mm")?,
+        f("centre_y_mm")?,
+        f("centre_row_vox")?,
+        f("centre_col_vox")?,
+        f("pixel_row_mm")?,
+        f("pixel_col_mm")?,
+        f("midline_x_mm")?,
+    );
+    let sources = t.texts(&path, "centre_source")?;
+    let sums = t.texts(&path, "sha256")?;
+    let parse_list = |s: &Option<String>| -> Vec<f64> {
+        s.as_deref()
+            .unwrap_or_default()
+            .split(';')
+            .filter(|x| !x.is_empty())
+            .filter_map(|x| x.parse().ok())
+            .collect()
+    };
+    (0..t.rows())
+        .map(|i| {
+            let bad = |what: &str| Error::cache(&path, format!("row {}: {what}", i + 1));
+            Ok(RecordMeta {
+                exam_id: ids[i]
+                    .and_then(|v| u64::try_from(v).ok())
+                    .ok_or_else(|| bad("exam id"))?,
+                side: sides[i]
+                    .as_deref()
+                    .and_then(Side::parse)
+                    .ok_or_else(|| bad("side"))?,
+                code: codes[i].and_then(|c| u8::try_from(c).ok()),
+                split: splits[i].clone(),
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                slice_indices: parse_list(&slices[i])
+                    .into_iter()
+                    .map(|v| v as usize)
+                    .collect(),
+                z_mm: parse_list(&zs[i]),
+                centre_mm: [cx[i].unwrap_or_default(), cy[i].unwrap_or_default()],
+                centre_vox: [ry[i].unwrap_or_default(), rx[i].unwrap_or_default()],
+                pixel_mm: [py[i].unwrap_or_default(), px[i].unwrap_or_default()],
+                midline_mm: mid[i].unwrap_or_default(),
+                centre_source: sources[i]
+                    .as_deref()
+                    .and_then(|s| {
+                        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+                    })
+                    .ok_or_else(|| bad("centre source"))?,
+                sha256: sums[i].clone().unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// What [`verify_cache`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// Records checked.
+    pub records: usize,
+    /// Records whose bytes do not match their checksum: (exam id, side).
+    pub corrupt: Vec<(u64, String)>,
+    /// Problems with the folder itself (size, missing files).
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    /// True when nothing is wrong.
+    pub fn ok(&self) -> bool {
+        self.corrupt.is_empty() && self.problems.is_empty()
+    }
+}
+
+/// Recomputes every record's checksum.
+///
+/// # Errors
+/// Unreadable files.
+pub fn verify_cache(dir: &Path) -> Result<VerifyReport> {
+    let mut problems = Vec::new();
+    if !dir.join("spec.json").is_file() {
+        return Err(Error::cache(dir, "not a cache folder (no spec.json)"));
+    }
+    if !dir.join(COMPLETE).exists() {
+        problems.push(format!(
+            "{}: incomplete (no {COMPLETE} marker); run the build again to resume",
+            dir.display()
+        ));
+        return Ok(VerifyReport {
+            records: 0,
+            corrupt: Vec::new(),
+            problems,
+        });
+    }
+    let spec_path = dir.join("spec.json");
+    let manifest: CacheManifest =
+        serde_json::from_slice(&std::fs::read(&spec_path).map_err(|e| Error::io(&spec_path, e))?)
+            .map_err(|e| Error::cache(&spec_path, e))?;
+    let index = read_index(dir)?;
+    let data_path = dir.join("data.i16");
+    let size = std::fs::metadata(&data_path)
+        .map_err(|e| Error::io(&data_path, e))?
+        .len();
+    let rb = manifest.record_bytes;
+    if size != rb * index.len() as u64 {
+        problems.push(format!(
+            "data.i16 is {size} bytes; {} records of {rb} bytes need {}",
+            index.len(),
+            rb * index.len() as u64
+        ));
+    }
+    let mut file = std::fs::File::open(&data_path).map_err(|e| Error::io(&data_path, e))?;
+    let mut corrupt = Vec::new();
+    #[allow(clippy::cast_possible_truncation)]
+    let mut buf = vec![0u8; rb as usize];
+    for m in &index {
+        let ok = file.read_exact(&mut buf).is_ok() && hex::encode(Sha256::digest(&buf)) == m.sha256;
+        if !ok {
+            corrupt.push((m.exam_id, m.side.name().to_string()));
+        }
+    }
+    Ok(VerifyReport {
+        records: index.len(),
+        corrupt,
+        problems,
+    })
+}
+
+/// What [`gc_caches`] removed (or would remove).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcReport {
+    /// Folders removed, with their sizes in bytes and why.
+    pub removed: Vec<(PathBuf, u64, String)>,
+    /// Folders kept.
+    pub kept: Vec<PathBuf>,
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |rd| {
+        rd.filter_map(std::result::Result::ok)
+            .map(|e| {
+                let p = e.path();
+                if p.is_dir() {
+                    dir_size(&p)
+                } else {
+                    e.metadata().map_or(0, |m| m.len())
+                }
+            })
+            .sum()
+    })
+}
+
+/// Removes cache folders under `root`: incomplete builds always (they resume from
+/// scratch), and, when `keep` is given, every complete cache whose key is not in it.
+/// Folders that are not caches (no `spec.json`) are never touched.
+///
+/// # Errors
+/// `root` cannot be listed, or a folder cannot be removed.
+pub fn gc_caches(root: &Path, keep: Option<&[String]>, dry_run: bool) -> Result<GcReport> {
+    let mut report = GcReport {
+        removed: Vec::new(),
+        kept: Vec::new(),
+    };
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .map_err(|e| Error::io(root, e))?
+        .filter_map(std::result::Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && p.join("spec.json").is_file())
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        let key = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let why = if !d.join(COMPLETE).exists() {
+            Some("incomplete build")
+        } else if keep.is_some_and(|k| !k.contains(&key)) {
+            Some("not in --keep")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => {
+                let size = dir_size(&d);
+                if !dry_run {
+                    std::fs::remove_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+                }
+                report.removed.push((d, size, why.to_string()));
+            }
+            None => report.kept.push(d),
+        }
+    }
+    Ok(report)
+}

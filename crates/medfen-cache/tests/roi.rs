@@ -1,0 +1,242 @@
+//! On synth data the ear crops hold the truth: every lesion box lies inside its ear's
+//! crop (in-plane and in z), and a one-sided lesion shows in that patient side's
+//! record only.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use medfen_cache::{CacheSpec, EarRecord, extract_ears};
+use medfen_dicom::{ReadOptions, read_dicom};
+use medfen_synth::{CodeFrequencies, Difficulty, SynthConfig, generate};
+use medfen_tasks::Side;
+
+#[derive(Debug, serde::Deserialize)]
+struct Truth {
+    exam_id: u64,
+    side: String,
+    code: u8,
+    variant: Option<String>,
+    lesion_center_mm_x: Option<f64>,
+    lesion_center_mm_y: Option<f64>,
+    lesion_center_mm_z: Option<f64>,
+    lesion_extent_mm_x: Option<f64>,
+    lesion_extent_mm_y: Option<f64>,
+    lesion_extent_mm_z: Option<f64>,
+    mirror_center_mm_x: Option<f64>,
+    mirror_center_mm_y: Option<f64>,
+    mirror_center_mm_z: Option<f64>,
+    bone_series_dir: String,
+}
+
+struct Exam {
+    ears: [EarRecord; 2],
+    truth: Vec<Truth>,
+}
+
+fn exams(dir: &Path, difficulty: Difficulty, spec: &CacheSpec) -> Vec<Exam> {
+    let config = SynthConfig::new(dir)
+        .with_exams(16)
+        .with_seed(31)
+        .with_matrix(128)
+        .with_difficulty(difficulty)
+        .with_code_frequencies(CodeFrequencies([0.12, 0.12, 0.12, 0.12, 0.4, 0.12]));
+    generate(&config).unwrap();
+    let mut rdr = csv::Reader::from_path(dir.join("truth.csv")).unwrap();
+    let mut by_exam: BTreeMap<u64, Vec<Truth>> = BTreeMap::new();
+    for t in rdr.deserialize::<Truth>() {
+        let t = t.unwrap();
+        by_exam.entry(t.exam_id).or_default().push(t);
+    }
+    by_exam
+        .into_values()
+        .map(|truth| {
+            let series = dir.join(&truth[0].bone_series_dir);
+            let v = read_dicom::<i16>(&series, &ReadOptions::default(), &|_| {})
+                .unwrap()
+                .volume;
+            Exam {
+                ears: extract_ears(&v, spec),
+                truth,
+            }
+        })
+        .collect()
+}
+
+fn record<'a>(e: &'a Exam, side: &str) -> &'a EarRecord {
+    let s = if side == "left" {
+        Side::Left
+    } else {
+        Side::Right
+    };
+    e.ears.iter().find(|r| r.side == s).unwrap()
+}
+
+/// The record pixel (k, row, col) nearest to an LPS point, if inside the record.
+fn to_record(r: &EarRecord, size: usize, p: [f64; 3]) -> Option<(usize, usize, usize)> {
+    let dir = if r.side == Side::Left { 1.0 } else { -1.0 };
+    let half = size as f64 / 2.0;
+    let col = (p[0] - r.centre_mm[0]) * dir / r.pixel_mm[1] + half - 0.5;
+    let row = (p[1] - r.centre_mm[1]) / r.pixel_mm[0] + half - 0.5;
+    let k = r
+        .z_mm
+        .iter()
+        .enumerate()
+        .min_by(|a, b| (a.1 - p[2]).abs().total_cmp(&(b.1 - p[2]).abs()))?
+        .0;
+    let inside = |v: f64| v >= 0.0 && v <= size as f64 - 1.0;
+    (inside(col) && inside(row) && (r.z_mm[k] - p[2]).abs() < 2.0)
+        .then(|| (k, row.round() as usize, col.round() as usize))
+}
+
+#[test]
+fn every_lesion_box_is_inside_its_ear_crop() {
+    let spec = CacheSpec {
+        image_size: 64,
+        ..CacheSpec::default()
+    };
+    for difficulty in [Difficulty::Medium, Difficulty::Hard] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lesions = 0;
+        for e in exams(dir.path(), difficulty, &spec) {
+            for t in &e.truth {
+                let Some(cx) = t.lesion_center_mm_x else {
+                    continue;
+                };
+                let r = record(&e, &t.side);
+                let (cy, cz) = (t.lesion_center_mm_y.unwrap(), t.lesion_center_mm_z.unwrap());
+                let (ex, ey, ez) = (
+                    t.lesion_extent_mm_x.unwrap(),
+                    t.lesion_extent_mm_y.unwrap(),
+                    t.lesion_extent_mm_z.unwrap(),
+                );
+                // every corner of the box maps into the record
+                for dx in [-0.5, 0.5] {
+                    for dy in [-0.5, 0.5] {
+                        for dz in [-0.5, 0.5] {
+                            let p = [cx + dx * ex, cy + dy * ey, cz + dz * ez];
+                            assert!(
+                                to_record(r, spec.image_size, p).is_some(),
+                                "{difficulty:?} exam {} {}: corner {p:?} outside the crop centred at {:?}, z {:.1}..{:.1}",
+                                t.exam_id,
+                                t.side,
+                                r.centre_mm,
+                                r.z_mm[0],
+                                r.z_mm[r.z_mm.len() - 1]
+                            );
+                        }
+                    }
+                }
+                lesions += 1;
+            }
+        }
+        assert!(lesions >= 10, "{lesions} lesions");
+    }
+}
+
+#[test]
+fn a_one_sided_lesion_shows_in_its_own_sides_record_only() {
+    let spec = CacheSpec {
+        image_size: 96,
+        ..CacheSpec::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for e in exams(dir.path(), Difficulty::Easy, &spec) {
+        for t in &e.truth {
+            let other = e.truth.iter().find(|o| o.side != t.side).unwrap();
+            if t.lesion_center_mm_x.is_none() || other.code != 5 || other.variant.is_some() {
+                continue;
+            }
+            // the lesion box in its own record, the mirrored box in the other one
+            let own = record(&e, &t.side);
+            let theirs = record(&e, &other.side);
+            let extent = [
+                t.lesion_extent_mm_x.unwrap(),
+                t.lesion_extent_mm_y.unwrap(),
+                t.lesion_extent_mm_z.unwrap(),
+            ];
+            let p = [
+                t.lesion_center_mm_x.unwrap(),
+                t.lesion_center_mm_y.unwrap(),
+                t.lesion_center_mm_z.unwrap(),
+            ];
+            let q = [
+                t.mirror_center_mm_x.unwrap(),
+                t.mirror_center_mm_y.unwrap(),
+                t.mirror_center_mm_z.unwrap(),
+            ];
+            let mean = |r: &EarRecord, c: [f64; 3]| {
+                let s = spec.image_size;
+                let dir = if r.side == Side::Left { 1.0 } else { -1.0 };
+                let half = s as f64 / 2.0;
+                let (mut sum, mut n) = (0.0, 0.0);
+                for (k, z) in r.z_mm.iter().enumerate() {
+                    if (z - c[2]).abs() > extent[2] / 2.0 {
+                        continue;
+                    }
+                    for row in 0..s {
+                        let y = r.centre_mm[1] + (row as f64 + 0.5 - half) * r.pixel_mm[0];
+                        if (y - c[1]).abs() > extent[1] / 2.0 {
+                            continue;
+                        }
+                        for col in 0..s {
+                            let x =
+                                r.centre_mm[0] + dir * (col as f64 + 0.5 - half) * r.pixel_mm[1];
+                            if (x - c[0]).abs() <= extent[0] / 2.0 {
+                                sum += f64::from(r.data[(k * s + row) * s + col]);
+                                n += 1.0;
+                            }
+                        }
+                    }
+                }
+                assert!(n > 20.0, "box of {n} pixels");
+                sum / n
+            };
+            let diseased = mean(own, p);
+            let normal = mean(theirs, q);
+            // lesions fill air with soft tissue or fluid: the box is denser than its mirror
+            assert!(
+                diseased - normal > 80.0,
+                "exam {} {} code {}: {diseased:.0} HU at the lesion, {normal:.0} HU at its mirror",
+                t.exam_id,
+                t.side,
+                t.code
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked} one-sided lesions");
+}
+
+#[test]
+fn the_compatible_spec_crops_native_pixels_over_evenly_spread_slices() {
+    let spec = CacheSpec {
+        image_size: 56,
+        ..CacheSpec::compatible()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    generate(
+        &SynthConfig::new(dir.path())
+            .with_exams(1)
+            .with_seed(5)
+            .with_matrix(128),
+    )
+    .unwrap();
+    let series = std::fs::read_dir(dir.path().join("dicom"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let v = read_dicom::<i16>(&series, &ReadOptions::default(), &|_| {})
+        .unwrap()
+        .volume;
+    for r in extract_ears(&v, &spec) {
+        assert_eq!(r.data.len(), 32 * 56 * 56);
+        assert!((r.pixel_mm[1] - v.spacing[2] * 192.0 / 56.0).abs() < 1e-9);
+        let n = v.shape[0];
+        assert_eq!(r.slice_indices[0], 0);
+        assert_eq!(*r.slice_indices.last().unwrap(), n - 1);
+        assert!(r.slice_indices.windows(2).all(|w| w[0] <= w[1]));
+    }
+}
