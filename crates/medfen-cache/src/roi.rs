@@ -511,9 +511,7 @@ pub fn temporal_air_profile(volume: &Volume<i16>, spec: &CacheSpec, side: Side) 
         nx: volume.shape[2],
     };
     let (mid, _) = midline(&g, spec);
-    let band_frac = match spec.crop {
-        CropMode::TemporalPatch { band, .. } | CropMode::NativePixels { band, .. } => band,
-    };
+    let (band_frac, _, _) = spec.crop.search();
     let scores = (0..g.nz)
         .map(|z| air_score(&g, spec, side, mid, band_frac, z))
         .collect();
@@ -532,20 +530,7 @@ pub fn extract_ears(volume: &Volume<i16>, spec: &CacheSpec) -> [EarRecord; 2] {
         nx: volume.shape[2],
     };
     let (mid, _) = midline(&g, spec);
-    let (band_frac, bias, min_area) = match spec.crop {
-        CropMode::TemporalPatch {
-            band,
-            bias,
-            min_area_mm2,
-            ..
-        }
-        | CropMode::NativePixels {
-            band,
-            bias,
-            min_area_mm2,
-            ..
-        } => (band, bias, min_area_mm2),
-    };
+    let (band_frac, bias, min_area) = spec.crop.search();
     // Phase 1: where each ear is (z plan and in-plane centre).
     let located = [Side::Left, Side::Right].map(|side| {
         let peak = match spec.sampling {

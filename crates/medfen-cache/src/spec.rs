@@ -59,6 +59,26 @@ pub enum CropMode {
     },
 }
 
+impl CropMode {
+    /// The centre search parameters shared by both modes: (band, bias, min area mm²).
+    pub fn search(&self) -> (f64, f64, f64) {
+        match *self {
+            Self::TemporalPatch {
+                band,
+                bias,
+                min_area_mm2,
+                ..
+            }
+            | Self::NativePixels {
+                band,
+                bias,
+                min_area_mm2,
+                ..
+            } => (band, bias, min_area_mm2),
+        }
+    }
+}
+
 /// Every parameter of an ear record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CacheSpec {

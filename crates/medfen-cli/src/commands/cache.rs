@@ -116,20 +116,7 @@ fn spec_of(args: &CacheArgs) -> CacheSpec {
         };
     }
     let base = CacheSpec::default();
-    let (band, bias, min_area_mm2) = match base.crop {
-        CropMode::TemporalPatch {
-            band,
-            bias,
-            min_area_mm2,
-            ..
-        }
-        | CropMode::NativePixels {
-            band,
-            bias,
-            min_area_mm2,
-            ..
-        } => (band, bias, min_area_mm2),
-    };
+    let (band, bias, min_area_mm2) = base.crop.search();
     CacheSpec {
         num_slices: args.num_slices,
         image_size: args.image_size,
