@@ -28,8 +28,8 @@
 //! assert_eq!(left.data.len(), 16 * 96 * 96);
 //! // the patient's left ear is at larger LPS x than the midline, the right one smaller
 //! assert!(left.centre_mm[0] > left.midline_mm && right.centre_mm[0] < right.midline_mm);
-//! // 64 mm crops over 96 pixels
-//! assert!((left.pixel_mm[1] - 64.0 / 96.0).abs() < 1e-9);
+//! // 72 mm crops over 96 pixels
+//! assert!((left.pixel_mm[1] - 72.0 / 96.0).abs() < 1e-9);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![warn(missing_docs)]

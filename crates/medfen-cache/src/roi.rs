@@ -175,15 +175,11 @@ fn half_width(g: &Geometry, side: Side, mid: f64) -> usize {
 }
 
 fn voxel_x(side: Side, mid: f64, u: usize) -> usize {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let x = side_x(side, mid.round(), u as f64);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    {
-        x.max(0.0) as usize
+    let m = mid.round().max(0.0) as usize;
+    match side {
+        Side::Left => m + u,
+        Side::Right => m.saturating_sub(1 + u),
     }
 }
 
@@ -223,11 +219,19 @@ fn air_score(
     band_frac: f64,
     z: usize,
 ) -> f64 {
-    enclosed_air(g, spec, side, mid, band_frac, z).0
+    // Every second row and column when pixels are finer than 0.8 mm: the profile only
+    // needs to find the level.
+    let step = if g.v.spacing[1].max(g.v.spacing[2]) < 0.8 {
+        2
+    } else {
+        1
+    };
+    enclosed_air(g, spec, side, mid, band_frac, z, step).0
 }
 
 /// The score of [`air_score`] and the centroid (row, side-local column) of the
-/// enclosed air with its area in mm², when there is any.
+/// enclosed air with its area in mm², when there is any; every `step`-th row and column
+/// is looked at.
 fn enclosed_air(
     g: &Geometry,
     spec: &CacheSpec,
@@ -235,20 +239,22 @@ fn enclosed_air(
     mid: f64,
     band_frac: f64,
     z: usize,
+    step: usize,
 ) -> (f64, Option<(f64, f64, f64)>) {
     let half = half_width(g, side, mid);
     let u0 = band(half, band_frac);
     let (r0, r1) = ear_rows(g, z);
-    let w = half - u0;
-    let h = r1 - r0;
+    let w = (half.saturating_sub(u0)).div_ceil(step);
+    let h = (r1 - r0).div_ceil(step);
     if w == 0 || h == 0 {
         return (0.0, None);
     }
     let mut cls = vec![0u8; w * h]; // 1 air, 2 bone
-    for y in r0..r1 {
-        for u in u0..half {
-            let v = g.at(z, y, voxel_x(side, mid, u));
-            cls[(y - r0) * w + (u - u0)] = if v > spec.bone_hu {
+    for yi in 0..h {
+        let y = r0 + yi * step;
+        for ci in 0..w {
+            let v = g.at(z, y, voxel_x(side, mid, u0 + ci * step));
+            cls[yi * w + ci] = if v > spec.bone_hu {
                 2
             } else {
                 u8::from(v < spec.air_hu)
@@ -281,13 +287,14 @@ fn enclosed_air(
                 enclosed += 1;
                 #[allow(clippy::cast_precision_loss)]
                 {
-                    sy += (y + r0) as f64;
-                    su += (c + u0) as f64;
+                    sy += (r0 + y * step) as f64;
+                    su += (u0 + c * step) as f64;
                 }
             }
         }
     }
-    let px = g.v.spacing[1] * g.v.spacing[2];
+    #[allow(clippy::cast_precision_loss)]
+    let px = g.v.spacing[1] * g.v.spacing[2] * (step * step) as f64;
     #[allow(clippy::cast_precision_loss)]
     let score = (enclosed as f64 + 0.1 * bone as f64) * px;
     #[allow(clippy::cast_precision_loss)]
@@ -555,7 +562,7 @@ pub fn extract_ears(volume: &Volume<i16>, spec: &CacheSpec) -> [EarRecord; 2] {
         // Prefer the air of the middle ear and mastoid, weighted by area.
         let (mut ay, mut au, mut aw) = (0.0, 0.0, 0.0);
         for &z in &probes {
-            if let (_, Some((y, u, area))) = enclosed_air(&g, spec, side, mid, band_frac, z) {
+            if let (_, Some((y, u, area))) = enclosed_air(&g, spec, side, mid, band_frac, z, 1) {
                 ay += y * area;
                 au += u * area;
                 aw += area;

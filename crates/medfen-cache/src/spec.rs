@@ -103,8 +103,8 @@ pub struct CacheSpec {
 }
 
 impl Default for CacheSpec {
-    /// K = 32 slices every 1.25 mm (40 mm of z) and a 64 mm square resampled to
-    /// 224 x 224 (0.286 mm pixels): the temporal bone's middle ear, mastoid and canal
+    /// K = 32 slices every 1.25 mm (40 mm of z) and a 72 mm square resampled to
+    /// 224 x 224 (0.321 mm pixels): the temporal bone's middle ear, mastoid and canal
     /// (about 28 x 37 x 24 mm) fit with a margin for the centre's error (docs/cache.md).
     fn default() -> Self {
         Self {
@@ -112,7 +112,7 @@ impl Default for CacheSpec {
             image_size: 224,
             sampling: Sampling::Mm { spacing_mm: 1.25 },
             crop: CropMode::TemporalPatch {
-                crop_mm: 64.0,
+                crop_mm: 72.0,
                 band: 0.6,
                 bias: 0.25,
                 min_area_mm2: 40.0,

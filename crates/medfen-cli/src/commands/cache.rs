@@ -53,7 +53,7 @@ pub struct CacheArgs {
     #[arg(long, default_value_t = 224)]
     pub image_size: usize,
     /// Crop side, mm.
-    #[arg(long, default_value_t = 64.0)]
+    #[arg(long, default_value_t = 72.0)]
     pub crop_mm: f64,
     /// z sampling.
     #[arg(long, value_enum, default_value_t = SamplingArg::Mm)]
