@@ -27,9 +27,9 @@
 //! assert_eq!((left.side, right.side), (Side::Left, Side::Right));
 //! assert_eq!(left.data.len(), 16 * 96 * 96);
 //! // the patient's left ear is at larger LPS x than the midline, the right one smaller
-//! assert!(left.centre_mm[0] > left.midline_mm && right.centre_mm[0] < right.midline_mm);
+//! assert!(left.placement.centre_mm[0] > left.placement.midline_mm && right.placement.centre_mm[0] < right.placement.midline_mm);
 //! // 72 mm crops over 96 pixels
-//! assert!((left.pixel_mm[1] - 72.0 / 96.0).abs() < 1e-9);
+//! assert!((left.placement.pixel_mm[1] - 72.0 / 96.0).abs() < 1e-9);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![warn(missing_docs)]
@@ -45,7 +45,7 @@ pub use loader::{
     Augment, Batch, CacheReader, Loader, SamplerKind, augment_record, double_correction_warning,
     epoch_order, make_batch,
 };
-pub use roi::{CentreSource, EarRecord, extract_ears, temporal_air_profile};
+pub use roi::{CentreSource, EarRecord, Placement, extract_ears, temporal_air_profile};
 pub use spec::{CODE_VERSION, CacheSpec, CropMode, Sampling};
 pub use store::{
     BuildReport, COMPLETE, CacheManifest, CacheSource, GcReport, RecordMeta, VerifyReport,

@@ -45,13 +45,9 @@ pub enum CentreSource {
     NoBone,
 }
 
-/// One extracted ear.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EarRecord {
-    /// The patient side.
-    pub side: Side,
-    /// `[K, S, S]` HU, row-major; columns medial to lateral.
-    pub data: Vec<i16>,
+/// Where an ear record comes from in its volume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
     /// Per slice: the nearest source slice index.
     pub slice_indices: Vec<usize>,
     /// Per slice: position along the slice axis, mm (LPS z for axial series).
@@ -64,8 +60,19 @@ pub struct EarRecord {
     pub pixel_mm: [f64; 2],
     /// Midline, LPS x mm.
     pub midline_mm: f64,
-    /// How the centre was found (the most common source over the probe slices).
+    /// How the crop centre was found.
     pub centre_source: CentreSource,
+}
+
+/// One extracted ear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarRecord {
+    /// The patient side.
+    pub side: Side,
+    /// `[K, S, S]` HU, row-major; columns medial to lateral.
+    pub data: Vec<i16>,
+    /// Where it comes from.
+    pub placement: Placement,
 }
 
 struct Geometry<'a> {
@@ -75,7 +82,16 @@ struct Geometry<'a> {
     nx: usize,
 }
 
-impl Geometry<'_> {
+impl<'a> Geometry<'a> {
+    fn new(v: &'a Volume<i16>) -> Self {
+        Self {
+            v,
+            nz: v.shape[0],
+            ny: v.shape[1],
+            nx: v.shape[2],
+        }
+    }
+
     fn at(&self, z: usize, y: usize, x: usize) -> i16 {
         self.v.data[(z * self.ny + y) * self.nx + x]
     }
@@ -511,12 +527,7 @@ fn crop_slice(g: &Geometry, z: usize, rows: &[Taps], cols: &[Taps], pad: f32, ou
 /// The temporal air score of every slice for one ear (the z profile `air-block` and
 /// `mm` sampling centre on), with the midline used.
 pub fn temporal_air_profile(volume: &Volume<i16>, spec: &CacheSpec, side: Side) -> (Vec<f64>, f64) {
-    let g = Geometry {
-        v: volume,
-        nz: volume.shape[0],
-        ny: volume.shape[1],
-        nx: volume.shape[2],
-    };
+    let g = Geometry::new(volume);
     let (mid, _) = midline(&g, spec);
     let (band_frac, _, _) = spec.crop.search();
     let scores = (0..g.nz)
@@ -530,12 +541,7 @@ pub fn temporal_air_profile(volume: &Volume<i16>, spec: &CacheSpec, side: Side) 
 /// # Panics
 /// Never for volumes medfen-dicom assembles (at least one voxel per axis).
 pub fn extract_ears(volume: &Volume<i16>, spec: &CacheSpec) -> [EarRecord; 2] {
-    let g = Geometry {
-        v: volume,
-        nz: volume.shape[0],
-        ny: volume.shape[1],
-        nx: volume.shape[2],
-    };
+    let g = Geometry::new(volume);
     let (mid, _) = midline(&g, spec);
     let (band_frac, bias, min_area) = spec.crop.search();
     // Phase 1: where each ear is (z plan and in-plane centre).
@@ -670,13 +676,15 @@ pub fn extract_ears(volume: &Volume<i16>, spec: &CacheSpec) -> [EarRecord; 2] {
         EarRecord {
             side,
             data,
-            slice_indices,
-            z_mm,
-            centre_mm: [p[0], p[1]],
-            centre_vox: [cy, cx],
-            pixel_mm: [step_y * volume.spacing[1], step_x * volume.spacing[2]],
-            midline_mm: g.position(0.0, 0.0, mid)[0],
-            centre_source,
+            placement: Placement {
+                slice_indices,
+                z_mm,
+                centre_mm: [p[0], p[1]],
+                centre_vox: [cy, cx],
+                pixel_mm: [step_y * volume.spacing[1], step_x * volume.spacing[2]],
+                midline_mm: g.position(0.0, 0.0, mid)[0],
+                centre_source,
+            },
         }
     })
 }

@@ -22,7 +22,7 @@ use medfen_tasks::Side;
 use medfen_tasks::table::Table;
 
 use crate::error::{Error, Result};
-use crate::roi::{CentreSource, EarRecord, extract_ears};
+use crate::roi::{CentreSource, EarRecord, Placement, extract_ears};
 use crate::spec::CacheSpec;
 
 /// Name of the marker written when a cache is complete.
@@ -199,20 +199,9 @@ pub struct RecordMeta {
     pub code: Option<u8>,
     /// Split, when known.
     pub split: Option<String>,
-    /// Source slice index of each record slice.
-    pub slice_indices: Vec<usize>,
-    /// z of each record slice, mm.
-    pub z_mm: Vec<f64>,
-    /// Crop centre, LPS mm (x, y).
-    pub centre_mm: [f64; 2],
-    /// Crop centre, source voxels (y, x).
-    pub centre_vox: [f64; 2],
-    /// Output pixel size, mm (row, column).
-    pub pixel_mm: [f64; 2],
-    /// Midline, LPS x mm.
-    pub midline_mm: f64,
-    /// How the crop centre was found.
-    pub centre_source: CentreSource,
+    /// Where the record comes from in its volume.
+    #[serde(flatten)]
+    pub placement: Placement,
     /// SHA-256 of the record's bytes.
     pub sha256: String,
 }
@@ -316,7 +305,7 @@ pub fn build_cache(
                 .len(),
             centre_fallbacks: index
                 .iter()
-                .filter(|m| m.centre_source != CentreSource::Air)
+                .filter(|m| m.placement.centre_source != CentreSource::Air)
                 .count(),
         });
     }
@@ -355,13 +344,7 @@ pub fn build_cache(
                     side: ear.side,
                     code: src.codes[i],
                     split: src.split.clone(),
-                    slice_indices: ear.slice_indices.clone(),
-                    z_mm: ear.z_mm.clone(),
-                    centre_mm: ear.centre_mm,
-                    centre_vox: ear.centre_vox,
-                    pixel_mm: ear.pixel_mm,
-                    midline_mm: ear.midline_mm,
-                    centre_source: ear.centre_source,
+                    placement: ear.placement.clone(),
                     sha256: hex::encode(Sha256::digest(&b)),
                 });
                 bytes.extend_from_slice(&b);
@@ -402,7 +385,7 @@ pub fn build_cache(
         data_bytes: (metas.len() * record_len * 2) as u64,
         centre_fallbacks: metas
             .iter()
-            .filter(|m| m.centre_source != CentreSource::Air)
+            .filter(|m| m.placement.centre_source != CentreSource::Air)
             .count(),
     })
 }
@@ -433,13 +416,14 @@ fn index_table(metas: &[RecordMeta], record_bytes: u64) -> Table {
     t.text("split", metas.iter().map(|m| m.split.clone()));
     t.text(
         "slice_indices",
-        metas.iter().map(|m| Some(join(&m.slice_indices))),
+        metas.iter().map(|m| Some(join(&m.placement.slice_indices))),
     );
     t.text(
         "z_mm",
         metas.iter().map(|m| {
             Some(
-                m.z_mm
+                m.placement
+                    .z_mm
                     .iter()
                     .map(|z| format!("{z:.4}"))
                     .collect::<Vec<_>>()
@@ -447,23 +431,38 @@ fn index_table(metas: &[RecordMeta], record_bytes: u64) -> Table {
             )
         }),
     );
-    t.float("centre_x_mm", metas.iter().map(|m| Some(m.centre_mm[0])));
-    t.float("centre_y_mm", metas.iter().map(|m| Some(m.centre_mm[1])));
+    t.float(
+        "centre_x_mm",
+        metas.iter().map(|m| Some(m.placement.centre_mm[0])),
+    );
+    t.float(
+        "centre_y_mm",
+        metas.iter().map(|m| Some(m.placement.centre_mm[1])),
+    );
     t.float(
         "centre_row_vox",
-        metas.iter().map(|m| Some(m.centre_vox[0])),
+        metas.iter().map(|m| Some(m.placement.centre_vox[0])),
     );
     t.float(
         "centre_col_vox",
-        metas.iter().map(|m| Some(m.centre_vox[1])),
+        metas.iter().map(|m| Some(m.placement.centre_vox[1])),
     );
-    t.float("pixel_row_mm", metas.iter().map(|m| Some(m.pixel_mm[0])));
-    t.float("pixel_col_mm", metas.iter().map(|m| Some(m.pixel_mm[1])));
-    t.float("midline_x_mm", metas.iter().map(|m| Some(m.midline_mm)));
+    t.float(
+        "pixel_row_mm",
+        metas.iter().map(|m| Some(m.placement.pixel_mm[0])),
+    );
+    t.float(
+        "pixel_col_mm",
+        metas.iter().map(|m| Some(m.placement.pixel_mm[1])),
+    );
+    t.float(
+        "midline_x_mm",
+        metas.iter().map(|m| Some(m.placement.midline_mm)),
+    );
     t.text(
         "centre_source",
         metas.iter().map(|m| {
-            serde_json::to_value(m.centre_source)
+            serde_json::to_value(m.placement.centre_source)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
         }),
@@ -518,22 +517,24 @@ pub fn read_index(dir: &Path) -> Result<Vec<RecordMeta>> {
                     .ok_or_else(|| bad("side"))?,
                 code: codes[i].and_then(|c| u8::try_from(c).ok()),
                 split: splits[i].clone(),
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                slice_indices: parse_list(&slices[i])
-                    .into_iter()
-                    .map(|v| v as usize)
-                    .collect(),
-                z_mm: parse_list(&zs[i]),
-                centre_mm: [cx[i].unwrap_or_default(), cy[i].unwrap_or_default()],
-                centre_vox: [ry[i].unwrap_or_default(), rx[i].unwrap_or_default()],
-                pixel_mm: [py[i].unwrap_or_default(), px[i].unwrap_or_default()],
-                midline_mm: mid[i].unwrap_or_default(),
-                centre_source: sources[i]
-                    .as_deref()
-                    .and_then(|s| {
-                        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
-                    })
-                    .ok_or_else(|| bad("centre source"))?,
+                placement: Placement {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    slice_indices: parse_list(&slices[i])
+                        .into_iter()
+                        .map(|v| v as usize)
+                        .collect(),
+                    z_mm: parse_list(&zs[i]),
+                    centre_mm: [cx[i].unwrap_or_default(), cy[i].unwrap_or_default()],
+                    centre_vox: [ry[i].unwrap_or_default(), rx[i].unwrap_or_default()],
+                    pixel_mm: [py[i].unwrap_or_default(), px[i].unwrap_or_default()],
+                    midline_mm: mid[i].unwrap_or_default(),
+                    centre_source: sources[i]
+                        .as_deref()
+                        .and_then(|s| {
+                            serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+                        })
+                        .ok_or_else(|| bad("centre source"))?,
+                },
                 sha256: sums[i].clone().unwrap_or_default(),
             })
         })

@@ -85,16 +85,17 @@ fn record<'a>(e: &'a Exam, side: &str) -> &'a EarRecord {
 fn to_record(r: &EarRecord, size: usize, p: [f64; 3]) -> Option<(usize, usize, usize)> {
     let dir = if r.side == Side::Left { 1.0 } else { -1.0 };
     let half = size as f64 / 2.0;
-    let col = (p[0] - r.centre_mm[0]) * dir / r.pixel_mm[1] + half - 0.5;
-    let row = (p[1] - r.centre_mm[1]) / r.pixel_mm[0] + half - 0.5;
+    let col = (p[0] - r.placement.centre_mm[0]) * dir / r.placement.pixel_mm[1] + half - 0.5;
+    let row = (p[1] - r.placement.centre_mm[1]) / r.placement.pixel_mm[0] + half - 0.5;
     let k = r
+        .placement
         .z_mm
         .iter()
         .enumerate()
         .min_by(|a, b| (a.1 - p[2]).abs().total_cmp(&(b.1 - p[2]).abs()))?
         .0;
     let inside = |v: f64| v >= 0.0 && v <= size as f64 - 1.0;
-    (inside(col) && inside(row) && (r.z_mm[k] - p[2]).abs() < 2.0)
+    (inside(col) && inside(row) && (r.placement.z_mm[k] - p[2]).abs() < 2.0)
         .then(|| (k, row.round() as usize, col.round() as usize))
 }
 
@@ -134,9 +135,9 @@ fn every_lesion_box_is_inside_its_ear_crop() {
                                 "{difficulty:?} exam {} {}: corner {p:?} outside the crop centred at {:?}, z {:.1}..{:.1}",
                                 t.exam_id,
                                 t.side,
-                                r.centre_mm,
-                                r.z_mm[0],
-                                r.z_mm[r.z_mm.len() - 1]
+                                r.placement.centre_mm,
+                                r.placement.z_mm[0],
+                                r.placement.z_mm[r.placement.z_mm.len() - 1]
                             );
                         }
                     }
@@ -185,18 +186,19 @@ fn a_one_sided_lesion_shows_in_its_own_sides_record_only() {
                 let dir = if r.side == Side::Left { 1.0 } else { -1.0 };
                 let half = s as f64 / 2.0;
                 let (mut sum, mut n) = (0.0, 0.0);
-                for (k, z) in r.z_mm.iter().enumerate() {
+                for (k, z) in r.placement.z_mm.iter().enumerate() {
                     if (z - c[2]).abs() > extent[2] / 2.0 {
                         continue;
                     }
                     for row in 0..s {
-                        let y = r.centre_mm[1] + (row as f64 + 0.5 - half) * r.pixel_mm[0];
+                        let y = r.placement.centre_mm[1]
+                            + (row as f64 + 0.5 - half) * r.placement.pixel_mm[0];
                         if (y - c[1]).abs() > extent[1] / 2.0 {
                             continue;
                         }
                         for col in 0..s {
-                            let x =
-                                r.centre_mm[0] + dir * (col as f64 + 0.5 - half) * r.pixel_mm[1];
+                            let x = r.placement.centre_mm[0]
+                                + dir * (col as f64 + 0.5 - half) * r.placement.pixel_mm[1];
                             if (x - c[0]).abs() <= extent[0] / 2.0 {
                                 sum += f64::from(r.data[(k * s + row) * s + col]);
                                 n += 1.0;
@@ -248,10 +250,10 @@ fn the_compatible_spec_crops_native_pixels_over_evenly_spread_slices() {
         .volume;
     for r in extract_ears(&v, &spec) {
         assert_eq!(r.data.len(), 32 * 56 * 56);
-        assert!((r.pixel_mm[1] - v.spacing[2] * 192.0 / 56.0).abs() < 1e-9);
+        assert!((r.placement.pixel_mm[1] - v.spacing[2] * 192.0 / 56.0).abs() < 1e-9);
         let n = v.shape[0];
-        assert_eq!(r.slice_indices[0], 0);
-        assert_eq!(*r.slice_indices.last().unwrap(), n - 1);
-        assert!(r.slice_indices.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(r.placement.slice_indices[0], 0);
+        assert_eq!(*r.placement.slice_indices.last().unwrap(), n - 1);
+        assert!(r.placement.slice_indices.windows(2).all(|w| w[0] <= w[1]));
     }
 }
