@@ -45,7 +45,9 @@ pub use loader::{
     Augment, Batch, CacheReader, Loader, SamplerKind, augment_record, double_correction_warning,
     epoch_order, make_batch,
 };
-pub use roi::{CentreSource, EarRecord, Placement, extract_ears, temporal_air_profile};
+pub use roi::{
+    CentreSource, EarRecord, Placement, extract_ears, extract_ears_lazy, temporal_air_profile,
+};
 pub use spec::{CODE_VERSION, CacheSpec, CropMode, Sampling};
 pub use store::{
     BuildReport, COMPLETE, CacheManifest, CacheSource, GcReport, RecordMeta, VerifyReport,

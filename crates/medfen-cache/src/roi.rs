@@ -190,9 +190,17 @@ fn half_width(g: &Geometry, side: Side, mid: f64) -> usize {
     }
 }
 
-fn voxel_x(side: Side, mid: f64, u: usize) -> usize {
+/// The column of the midline, rounded once per slice walk.
+fn mid_column(mid: f64) -> usize {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let m = mid.round().max(0.0) as usize;
+    {
+        mid.round().max(0.0) as usize
+    }
+}
+
+/// The column of side-local column `u` (`m`: [`mid_column`]).
+#[inline]
+fn voxel_x(side: Side, m: usize, u: usize) -> usize {
     match side {
         Side::Left => m + u,
         Side::Right => m.saturating_sub(1 + u),
@@ -257,6 +265,7 @@ fn enclosed_air(
     z: usize,
     step: usize,
 ) -> (f64, Option<(f64, f64, f64)>) {
+    let m = mid_column(mid);
     let half = half_width(g, side, mid);
     let u0 = band(half, band_frac);
     let (r0, r1) = ear_rows(g, z);
@@ -269,7 +278,7 @@ fn enclosed_air(
     for yi in 0..h {
         let y = r0 + yi * step;
         for ci in 0..w {
-            let v = g.at(z, y, voxel_x(side, mid, u0 + ci * step));
+            let v = g.at(z, y, voxel_x(side, m, u0 + ci * step));
             cls[yi * w + ci] = if v > spec.bone_hu {
                 2
             } else {
@@ -324,19 +333,33 @@ fn enclosed_air(
     (score, centroid)
 }
 
+/// The slices the air profile looks at: about one per 0.9 mm (every slice of 1 mm
+/// series, every second of 0.4-0.6 mm ones).
+fn profile_slices(nz: usize, spacing_z: f64) -> Vec<usize> {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let m = (0.9 / spacing_z.max(1e-3)).round().max(1.0) as usize;
+    (0..nz).step_by(m).collect()
+}
+
 /// The slice with the most temporal air (scores smoothed over ±3 mm).
 fn air_peak(g: &Geometry, spec: &CacheSpec, side: Side, mid: f64, band_frac: f64) -> usize {
-    let scores: Vec<f64> = (0..g.nz)
-        .map(|z| air_score(g, spec, side, mid, band_frac, z))
+    let zs = profile_slices(g.nz, g.v.spacing[0]);
+    let scores: Vec<f64> = zs
+        .iter()
+        .map(|&z| air_score(g, spec, side, mid, band_frac, z))
         .collect();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let r = (3.0 / g.v.spacing[0].max(1e-3)).round().max(1.0) as usize;
+    let sz = g.v.spacing[0];
     let mut best = (f64::NEG_INFINITY, g.nz / 2);
-    for z in 0..g.nz {
-        let lo = z.saturating_sub(r);
-        let hi = (z + r).min(g.nz - 1);
+    for &z in &zs {
         #[allow(clippy::cast_precision_loss)]
-        let m = scores[lo..=hi].iter().sum::<f64>() / (hi - lo + 1) as f64;
+        let near: Vec<f64> = zs
+            .iter()
+            .zip(&scores)
+            .filter(|(zz, _)| (**zz as f64 - z as f64).abs() * sz <= 3.0 + 1e-9)
+            .map(|(_, sc)| *sc)
+            .collect();
+        #[allow(clippy::cast_precision_loss)]
+        let m = near.iter().sum::<f64>() / near.len().max(1) as f64;
         if m > best.0 + 1e-12 {
             best = (m, z);
         }
@@ -353,6 +376,7 @@ fn slice_centre(
     spec: &CacheSpec,
     (band_frac, bias, min_area_mm2): (f64, f64, f64),
 ) -> (f64, f64, CentreSource) {
+    let m = mid_column(mid);
     let half = half_width(g, side, mid);
     let u0 = band(half, band_frac);
     let w = half - u0;
@@ -360,7 +384,7 @@ fn slice_centre(
     let mut mask = vec![false; g.ny * w];
     for y in r0..r1 {
         for u in u0..half {
-            mask[y * w + (u - u0)] = g.at(z, y, voxel_x(side, mid, u)) > spec.bone_hu;
+            mask[y * w + (u - u0)] = g.at(z, y, voxel_x(side, m, u)) > spec.bone_hu;
         }
     }
     // 4-connected components.
@@ -541,15 +565,74 @@ pub fn temporal_air_profile(volume: &Volume<i16>, spec: &CacheSpec, side: Side) 
 /// # Panics
 /// Never for volumes medfen-dicom assembles (at least one voxel per axis).
 pub fn extract_ears(volume: &Volume<i16>, spec: &CacheSpec) -> [EarRecord; 2] {
+    let (mid, peaks) = locate(volume, spec);
+    finish(volume, spec, mid, peaks)
+}
+
+/// The slices [`locate`] reads: the midline probes and the air profile's slices.
+fn locate_slices(nz: usize, spacing_z: f64, spec: &CacheSpec) -> Vec<usize> {
+    let mut zs = linspace_idx(0, nz - 1, spec.probe_slices.min(nz));
+    if spec.sampling != Sampling::Even {
+        zs.extend(profile_slices(nz, spacing_z));
+    }
+    zs.sort_unstable();
+    zs.dedup();
+    zs
+}
+
+/// The midline and each ear's z peak (left, right).
+fn locate(volume: &Volume<i16>, spec: &CacheSpec) -> (f64, [usize; 2]) {
     let g = Geometry::new(volume);
     let (mid, _) = midline(&g, spec);
+    let (band_frac, _, _) = spec.crop.search();
+    let peaks = [Side::Left, Side::Right].map(|side| match spec.sampling {
+        Sampling::Even => g.nz / 2,
+        _ => air_peak(&g, spec, side, mid, band_frac),
+    });
+    (mid, peaks)
+}
+
+/// Every source slice the records of `peaks` sample (both ears).
+fn finish_slices(volume: &Volume<i16>, spec: &CacheSpec, peaks: [usize; 2]) -> Vec<usize> {
+    let g = Geometry::new(volume);
+    let mut zs: Vec<usize> = peaks
+        .iter()
+        .flat_map(|&p| z_plan(&g, spec, p))
+        .flat_map(|(lo, hi, _)| [lo, hi])
+        .collect();
+    zs.sort_unstable();
+    zs.dedup();
+    zs
+}
+
+/// Fills the listed slices of a volume (for [`extract_ears_lazy`]).
+pub type SliceLoader<'a, E> = dyn FnMut(&mut Volume<i16>, &[usize]) -> Result<(), E> + 'a;
+
+/// Extracts both ears when only the slices it asks for are decoded: `volume` holds the
+/// geometry and a zero-filled buffer; `load(volume, slices)` must fill those slices.
+/// The records equal those of [`extract_ears`] on the fully decoded volume.
+///
+/// # Errors
+/// Whatever `load` returns.
+pub fn extract_ears_lazy<E>(
+    volume: &mut Volume<i16>,
+    spec: &CacheSpec,
+    load: &mut SliceLoader<'_, E>,
+) -> Result<[EarRecord; 2], E> {
+    let nz = volume.shape[0];
+    load(volume, &locate_slices(nz, volume.spacing[0], spec))?;
+    let (mid, peaks) = locate(volume, spec);
+    let more = finish_slices(volume, spec, peaks);
+    load(volume, &more)?;
+    Ok(finish(volume, spec, mid, peaks))
+}
+
+/// Crop centres and records, given the midline and the z peaks.
+fn finish(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, peaks: [usize; 2]) -> [EarRecord; 2] {
+    let g = Geometry::new(volume);
     let (band_frac, bias, min_area) = spec.crop.search();
     // Phase 1: where each ear is (z plan and in-plane centre).
-    let located = [Side::Left, Side::Right].map(|side| {
-        let peak = match spec.sampling {
-            Sampling::Even => g.nz / 2,
-            _ => air_peak(&g, spec, side, mid, band_frac),
-        };
+    let located = [(Side::Left, peaks[0]), (Side::Right, peaks[1])].map(|(side, peak)| {
         let plan = z_plan(&g, spec, peak);
         // Crop centre: median over probe slices among the sampled ones.
         let probes: Vec<usize> = linspace_idx(0, plan.len() - 1, spec.probe_slices.min(plan.len()))

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use medfen_dicom::{ReadOptions, VolumeSourceInfo, read_dicom, write_atomically};
+use medfen_dicom::{ReadOptions, write_atomically};
 use medfen_tasks::Side;
 use medfen_tasks::table::Table;
 
@@ -254,20 +254,78 @@ pub fn estimated_bytes(spec: &CacheSpec, exams: usize) -> u64 {
 }
 
 fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
-    let loaded = read_dicom::<i16>(&src.series_dir, &ReadOptions::default(), &|_| {})?;
-    if let VolumeSourceInfo::Dicom { series, .. } = &loaded.source
-        && !src.series_uid.is_empty()
-        && series.series_uid != src.series_uid
-    {
+    let options = ReadOptions::default();
+    let scan = medfen_dicom::scan(&src.series_dir, &options.scan, &|_| {})?;
+    let series = medfen_dicom::group_series(&scan.headers);
+    let summaries: Vec<_> = series
+        .iter()
+        .map(|s| medfen_dicom::summarize(s, &scan.headers))
+        .collect();
+    let context = src.series_dir.display().to_string();
+    let wrong = || Error::Exam {
+        exam_id: src.exam_id,
+        series_dir: context.clone(),
+        reason: "the folder's chosen series is not the one in the index (re-run `medfen index`)"
+            .into(),
+    };
+    if summaries.is_empty() {
         return Err(Error::Exam {
             exam_id: src.exam_id,
-            series_dir: src.series_dir.display().to_string(),
-            reason:
-                "the folder's chosen series is not the one in the index (re-run `medfen index`)"
-                    .into(),
+            series_dir: context,
+            reason: "no image series".into(),
         });
     }
-    Ok(extract_ears(&loaded.volume, spec))
+    let choice = medfen_dicom::choose_series(&context, &summaries, &options.policy)?;
+    if !src.series_uid.is_empty() && summaries[choice.index].series_uid != src.series_uid {
+        return Err(wrong());
+    }
+    let plan = medfen_dicom::plan_volume(&series[choice.index], &scan.headers, &options.assembly)?;
+    // Axial in the canonical orientation: decode only the slices extraction reads.
+    if let Some(mut shell) = lazy_shell(&plan) {
+        let plane = plan.rows * plan.cols;
+        let mut loaded = vec![false; plan.slices.len()];
+        let mut load = |v: &mut medfen_dicom::Volume<i16>, zs: &[usize]| -> Result<()> {
+            for &z in zs {
+                if std::mem::replace(&mut loaded[z], true) {
+                    continue;
+                }
+                let s = &plan.slices[z];
+                let file = medfen_dicom::ImageFile::open(&scan.headers[s.header].path)?;
+                file.frame_into(s.frame as usize, &mut v.data[z * plane..(z + 1) * plane])?;
+            }
+            Ok(())
+        };
+        return crate::roi::extract_ears_lazy(&mut shell, spec, &mut load);
+    }
+    let volume = medfen_dicom::load_volume::<i16>(&plan, &scan.headers, &|_| {})?;
+    Ok(extract_ears(&volume, spec))
+}
+
+/// A zero-filled volume with the plan's geometry when the acquisition already is the
+/// canonical frame (rows along +x, columns along +y, slices along +z): then slice `z`
+/// of the plan is slice `z` of the volume and slices can be decoded one by one.
+fn lazy_shell(plan: &medfen_dicom::VolumePlan) -> Option<medfen_dicom::Volume<i16>> {
+    let unit = |v: [f64; 3]| {
+        let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        (n, [v[0] / n, v[1] / n, v[2] / n])
+    };
+    let (sx, dx) = unit(plan.column_step);
+    let (sy, dy) = unit(plan.row_step);
+    let (sz, dz) = unit(plan.slice_step);
+    let canonical = dx[0] > 0.999 && dy[1] > 0.999 && dz[2] > 0.999;
+    if !canonical || plan.slices.is_empty() {
+        return None;
+    }
+    Some(medfen_dicom::Volume {
+        data: vec![0; plan.slices.len() * plan.rows * plan.cols],
+        shape: [plan.slices.len(), plan.rows, plan.cols],
+        spacing: [sz, sy, sx],
+        origin: plan.origin,
+        direction: [dz, dy, dx],
+        slice_axis: 0,
+        sources: Vec::new(),
+        qa: plan.qa.clone(),
+    })
 }
 
 /// Builds (or resumes, or reuses) the cache of `sources` under `root`.

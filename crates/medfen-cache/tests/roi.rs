@@ -257,3 +257,63 @@ fn the_compatible_spec_crops_native_pixels_over_evenly_spread_slices() {
         assert!(r.placement.slice_indices.windows(2).all(|w| w[0] <= w[1]));
     }
 }
+
+#[test]
+fn decoding_only_the_slices_read_gives_the_same_records() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(
+        &SynthConfig::new(dir.path())
+            .with_exams(2)
+            .with_seed(12)
+            .with_matrix(256),
+    )
+    .unwrap();
+    let truth = std::fs::read_to_string(dir.path().join("truth.csv")).unwrap();
+    let header: Vec<&str> = truth.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "bone_series_dir").unwrap();
+    for line in truth.lines().skip(1).step_by(2) {
+        let series = dir.path().join(line.split(',').nth(col).unwrap());
+        let full = read_dicom::<i16>(&series, &ReadOptions::default(), &|_| {})
+            .unwrap()
+            .volume;
+        for spec in [
+            CacheSpec {
+                image_size: 48,
+                ..CacheSpec::default()
+            },
+            CacheSpec {
+                image_size: 48,
+                ..CacheSpec::compatible()
+            },
+        ] {
+            let want = extract_ears(&full, &spec);
+            let mut shell = full.clone();
+            shell.data.iter_mut().for_each(|v| *v = 0);
+            let mut asked = std::collections::BTreeSet::new();
+            let plane = full.shape[1] * full.shape[2];
+            let got = medfen_cache::extract_ears_lazy(
+                &mut shell,
+                &spec,
+                &mut |v: &mut medfen_dicom::Volume<i16>, zs: &[usize]| -> Result<(), ()> {
+                    for &z in zs {
+                        asked.insert(z);
+                        v.data[z * plane..(z + 1) * plane]
+                            .copy_from_slice(&full.data[z * plane..(z + 1) * plane]);
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(got, want, "{:?}", spec.sampling);
+            if spec.sampling == medfen_cache::Sampling::Even {
+                // probes and the 32 kept slices only
+                assert!(
+                    asked.len() <= 32 + spec.probe_slices,
+                    "{} of {} slices decoded",
+                    asked.len(),
+                    full.shape[0]
+                );
+            }
+        }
+    }
+}
