@@ -369,38 +369,55 @@ pub fn augment_record(
                 .collect(),
         )
     };
-    let pad = i32::from(spec.pad_hu);
-    #[allow(clippy::cast_precision_loss)]
-    let pad_f = pad as f32;
+    let pad_f = f32::from(spec.pad_hu);
+    let identity = matches!(&source, Source::Pixel(_)) && !flip_r && !flip_c;
+    let mut values = vec![0i32; plane];
     for z in 0..k {
         let base = z * plane;
-        for i in 0..plane {
-            let value = match &source {
-                Source::Pixel(map) => value_at(z, map[i]),
-                Source::Taps(taps) => {
-                    let (idx, fy, fx) = taps[i];
+        // 1. The HU each output pixel takes (a straight copy when nothing moves).
+        match &source {
+            Source::Pixel(_) if identity => {
+                for (v, b) in values
+                    .iter_mut()
+                    .zip(raw[2 * base..2 * (base + plane)].chunks_exact(2))
+                {
+                    *v = i32::from(i16::from_le_bytes([b[0], b[1]]));
+                }
+            }
+            Source::Pixel(map) => {
+                for (v, &m) in values.iter_mut().zip(map) {
+                    *v = value_at(z, m);
+                }
+            }
+            Source::Taps(taps) => {
+                for (v, &(idx, fy, fx)) in values.iter_mut().zip(taps) {
                     #[allow(clippy::cast_precision_loss)]
-                    let v = |j: usize| idx[j].map_or(pad_f, |p| value_at(z, p) as f32);
-                    let top = v(0) + (v(1) - v(0)) * fx;
-                    let bottom = v(2) + (v(3) - v(2)) * fx;
+                    let at = |j: usize| idx[j].map_or(pad_f, |p| value_at(z, p) as f32);
+                    let top = at(0) + (at(1) - at(0)) * fx;
+                    let bottom = at(2) + (at(3) - at(2)) * fx;
                     let f = top + (bottom - top) * fy;
                     #[allow(clippy::cast_possible_truncation)]
-                    {
-                        let t = f as i32;
-                        #[allow(clippy::cast_precision_loss)]
-                        let frac = f - t as f32;
-                        t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
-                    }
+                    let t = f as i32;
+                    #[allow(clippy::cast_precision_loss)]
+                    let frac = f - t as f32;
+                    *v = t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
                 }
-            };
-            let n = if aug.noise_std > 0.0 {
-                aug.noise_std * noise.next()
-            } else {
-                0.0
-            };
-            out[base + i] = (lookup(&tables[0], value) + n).clamp(0.0, 1.0);
-            for (ch, t) in tables.iter().enumerate().skip(1) {
-                out[ch * k * plane + base + i] = lookup(t, value);
+            }
+        }
+        // 2. Window, intensity and gamma through the table; noise; extra windows.
+        let first = &mut out[base..base + plane];
+        for (o, &v) in first.iter_mut().zip(&values) {
+            *o = lookup(&tables[0], v);
+        }
+        if aug.noise_std > 0.0 {
+            for o in first.iter_mut() {
+                *o = (*o + aug.noise_std * noise.next()).clamp(0.0, 1.0);
+            }
+        }
+        for (ch, t) in tables.iter().enumerate().skip(1) {
+            let start = ch * k * plane + base;
+            for (o, &v) in out[start..start + plane].iter_mut().zip(&values) {
+                *o = lookup(t, v);
             }
         }
     }
