@@ -10,6 +10,8 @@
 //! - [`checkpoint`]: weights (and BatchNorm buffers) as safetensors, written atomically.
 //! - [`runtime`]: a report on the linked libtorch and a checked computation per device
 //!   (`medfen doctor`).
+//! - [`nets`]: ResNet 18/34/50 slice encoders (one-channel stem, configurable width),
+//!   gated-attention pooling over slices, and the ear2d model.
 //!
 //! # Example
 //! Fit `y = 2x + 1` with a one-weight linear layer, save it, and reload it into a fresh
@@ -45,6 +47,7 @@
 pub mod checkpoint;
 mod device;
 mod error;
+pub mod nets;
 pub mod runtime;
 
 pub use device::DeviceChoice;

@@ -1,0 +1,94 @@
+//! The ear2d model: a 2D ResNet encodes each of an ear's K slices, slice features are
+//! pooled (gated attention by default, with its weights reported), and a linear head
+//! gives the logits.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, ModuleT};
+use tch::{Kind, Tensor};
+
+use super::attention::{GatedAttention, SlicePooling};
+use super::resnet2d::{ResNet2d, ResNet2dConfig};
+
+/// ear2d settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Ear2dConfig {
+    /// The slice encoder.
+    pub encoder: ResNet2dConfig,
+    /// The pooling over slices.
+    pub pooling: SlicePooling,
+    /// Outputs: 1 for a binary task (a logit), C for C classes.
+    pub outputs: i64,
+    /// Dropout before the head.
+    pub dropout: f64,
+}
+
+impl Default for Ear2dConfig {
+    fn default() -> Self {
+        Self {
+            encoder: ResNet2dConfig::default(),
+            pooling: SlicePooling::GatedAttention { hidden: 128 },
+            outputs: 1,
+            dropout: 0.2,
+        }
+    }
+}
+
+/// What a forward pass returns.
+#[derive(Debug)]
+pub struct Ear2dOutput {
+    /// `[B, outputs]`.
+    pub logits: Tensor,
+    /// Slice weights `[B, K]` (rows sum to 1).
+    pub slice_weights: Tensor,
+}
+
+/// The ear2d network.
+#[derive(Debug)]
+pub struct Ear2d {
+    encoder: ResNet2d,
+    attention: Option<GatedAttention>,
+    head: nn::Linear,
+    config: Ear2dConfig,
+}
+
+impl Ear2d {
+    /// Builds the variables under `p`.
+    pub fn new(p: &nn::Path, config: &Ear2dConfig) -> Self {
+        let encoder = ResNet2d::new(&(p / "encoder"), &config.encoder);
+        let f = encoder.features();
+        let attention = match config.pooling {
+            SlicePooling::GatedAttention { hidden } => {
+                Some(GatedAttention::new(&(p / "attention"), f, hidden))
+            }
+            SlicePooling::Mean => None,
+        };
+        Self {
+            head: nn::linear(p / "head", f, config.outputs, nn::LinearConfig::default()),
+            encoder,
+            attention,
+            config: *config,
+        }
+    }
+
+    /// Runs `[B, C, K, H, W]` (the layout of medfen-cache batches) through the model.
+    ///
+    /// # Panics
+    /// When the input does not have five dimensions.
+    pub fn forward(&self, xs: &Tensor, train: bool) -> Ear2dOutput {
+        let (b, c, k, h, w) = xs.size5().expect("input [B, C, K, H, W]");
+        let slices = xs.permute([0, 2, 1, 3, 4]).reshape([b * k, c, h, w]);
+        let features = self.encoder.forward_t(&slices, train).reshape([b, k, -1]);
+        let (pooled, weights) = match &self.attention {
+            Some(a) => a.pool(&features),
+            None => (
+                features.mean_dim(1, false, Kind::Float),
+                Tensor::full([b, k], 1.0 / k as f64, (Kind::Float, xs.device())),
+            ),
+        };
+        let logits = pooled.dropout(self.config.dropout, train).apply(&self.head);
+        Ear2dOutput {
+            logits,
+            slice_weights: weights,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Networks: ResNet 2D encoders for single slices, pooling over an ear's K slices, and
+//! the ear2d model that joins them.
+
+mod attention;
+mod ear2d;
+mod resnet2d;
+
+pub use attention::{GatedAttention, SlicePooling};
+pub use ear2d::{Ear2d, Ear2dConfig, Ear2dOutput};
+pub use resnet2d::{ResNet2d, ResNet2dConfig, ResNetDepth};

@@ -1,0 +1,143 @@
+//! The networks: output shapes, torchvision initialisation, attention weights, and an
+//! ear2d model that learns a slice-level cue and points its attention at that slice.
+
+use medfen_models::nets::{
+    Ear2d, Ear2dConfig, ResNet2d, ResNet2dConfig, ResNetDepth, SlicePooling,
+};
+use tch::nn::{self, ModuleT, OptimizerConfig};
+use tch::{Device, Kind, Tensor};
+
+fn small(depth: ResNetDepth) -> ResNet2dConfig {
+    ResNet2dConfig {
+        depth,
+        width: 8,
+        in_channels: 1,
+        small_input: true,
+    }
+}
+
+#[test]
+fn resnets_map_slices_to_features_of_the_documented_size() {
+    tch::manual_seed(0);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let r18 = ResNet2d::new(&(vs.root() / "r18"), &small(ResNetDepth::R18));
+    let r50 = ResNet2d::new(&(vs.root() / "r50"), &small(ResNetDepth::R50));
+    let wide = ResNet2d::new(
+        &(vs.root() / "std"),
+        &ResNet2dConfig {
+            width: 16,
+            ..ResNet2dConfig::default()
+        },
+    );
+    let x = Tensor::randn([2, 1, 32, 32], (Kind::Float, Device::Cpu));
+    assert_eq!(r18.forward_t(&x, false).size(), [2, 64]);
+    assert_eq!(r50.forward_t(&x, false).size(), [2, 256]);
+    let big = Tensor::randn([2, 1, 64, 64], (Kind::Float, Device::Cpu));
+    assert_eq!(wide.forward_t(&big, true).size(), [2, 128]);
+    // torchvision initialisation: BatchNorm weight 1, bias 0; the named layout
+    let vars = vs.variables();
+    assert!(vars.contains_key("r18.layer2.0.downsample.0.weight"));
+    assert!(vars.contains_key("r50.layer4.2.conv3.weight"));
+    let bn = &vars["r18.layer1.0.bn1.weight"];
+    assert_eq!(bn.min().double_value(&[]), 1.0);
+    assert_eq!(
+        vars["r18.layer1.0.bn1.bias"].abs().max().double_value(&[]),
+        0.0
+    );
+}
+
+#[test]
+fn ear2d_pools_slices_with_weights_that_sum_to_one() {
+    tch::manual_seed(1);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let config = Ear2dConfig {
+        encoder: small(ResNetDepth::R18),
+        pooling: SlicePooling::GatedAttention { hidden: 16 },
+        outputs: 6,
+        dropout: 0.0,
+    };
+    let model = Ear2d::new(&(vs.root() / "ear2d"), &config);
+    let x = Tensor::rand([3, 1, 5, 32, 32], (Kind::Float, Device::Cpu));
+    let out = model.forward(&x, false);
+    assert_eq!(out.logits.size(), [3, 6]);
+    assert_eq!(out.slice_weights.size(), [3, 5]);
+    let sums = out.slice_weights.sum_dim_intlist(1, false, Kind::Float);
+    assert!((sums - 1.0).abs().max().double_value(&[]) < 1e-5);
+    let mean = Ear2d::new(
+        &(vs.root() / "mean"),
+        &Ear2dConfig {
+            pooling: SlicePooling::Mean,
+            ..config
+        },
+    );
+    let w = mean.forward(&x, false).slice_weights;
+    assert!((w - 0.2).abs().max().double_value(&[]) < 1e-6);
+}
+
+/// Stacks of K noise slices; positives have a bright square on one slice.
+fn toy_batch(n: i64, k: i64, seed: i64) -> (Tensor, Tensor, Tensor) {
+    tch::manual_seed(seed);
+    let x = Tensor::rand([n, 1, k, 24, 24], (Kind::Float, Device::Cpu)) * 0.5;
+    let y = Tensor::randint(2, [n], (Kind::Int64, Device::Cpu));
+    let slice = Tensor::randint(k, [n], (Kind::Int64, Device::Cpu));
+    for i in 0..n {
+        if y.int64_value(&[i]) == 1 {
+            let s = slice.int64_value(&[i]);
+            let _ = x
+                .get(i)
+                .get(0)
+                .get(s)
+                .narrow(0, 8, 8)
+                .narrow(1, 8, 8)
+                .fill_(1.0);
+        }
+    }
+    (x, y.to_kind(Kind::Float), slice)
+}
+
+#[test]
+fn ear2d_learns_a_slice_cue_and_attends_to_that_slice() {
+    tch::manual_seed(7);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let config = Ear2dConfig {
+        encoder: small(ResNetDepth::R18),
+        pooling: SlicePooling::GatedAttention { hidden: 16 },
+        outputs: 1,
+        dropout: 0.0,
+    };
+    let model = Ear2d::new(&(vs.root() / "ear2d"), &config);
+    let mut opt = nn::Adam::default().build(&vs, 3e-3).unwrap();
+    for step in 0..60 {
+        let (x, y, _) = toy_batch(16, 4, 100 + step);
+        let out = model.forward(&x, true);
+        let loss = out
+            .logits
+            .squeeze_dim(1)
+            .binary_cross_entropy_with_logits::<Tensor>(&y, None, None, tch::Reduction::Mean);
+        opt.backward_step(&loss);
+    }
+    let (x, y, slice) = toy_batch(64, 4, 9999);
+    let out = tch::no_grad(|| model.forward(&x, false));
+    let pred = out.logits.squeeze_dim(1).ge(0.0).to_kind(Kind::Float);
+    let accuracy = pred
+        .eq_tensor(&y)
+        .to_kind(Kind::Float)
+        .mean(Kind::Float)
+        .double_value(&[]);
+    assert!(accuracy >= 0.9, "accuracy {accuracy}");
+    // For positives, the bright slice gets more than its share (1/K) of the attention.
+    let (mut on_cue, mut positives) = (0.0, 0.0);
+    for i in 0..64 {
+        if y.double_value(&[i]) == 1.0 {
+            on_cue += out
+                .slice_weights
+                .double_value(&[i, slice.int64_value(&[i])]);
+            positives += 1.0;
+        }
+    }
+    let mean_weight = on_cue / positives;
+    assert!(
+        mean_weight > 0.4,
+        "mean attention on the cue slice {mean_weight:.3} (chance 0.25)"
+    );
+}
