@@ -11,7 +11,7 @@
 //! - [`runtime`]: a report on the linked libtorch and a checked computation per device
 //!   (`medfen doctor`).
 //! - [`nets`]: ResNet 18/34/50 slice encoders (one-channel stem, configurable width),
-//!   gated-attention pooling over slices, and the ear2d model.
+//!   gated-attention pooling over slices, the ear2d model, and MONAI's 3D ResNets.
 //!
 //! # Example
 //! Fit `y = 2x + 1` with a one-weight linear layer, save it, and reload it into a fresh

@@ -141,3 +141,68 @@ fn ear2d_learns_a_slice_cue_and_attends_to_that_slice() {
         "mean attention on the cue slice {mean_weight:.3} (chance 0.25)"
     );
 }
+
+#[test]
+fn resnet3d_forward_and_backward_on_a_small_volume() {
+    use medfen_models::nets::{ResNet3d, ResNet3dConfig, ResNet3dDepth, Shortcut};
+    tch::manual_seed(3);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let config = ResNet3dConfig {
+        depth: ResNet3dDepth::R18,
+        width: 8,
+        outputs: 2,
+        ..ResNet3dConfig::default()
+    };
+    let net = ResNet3d::new(&(vs.root() / "r3d"), &config);
+    let x = Tensor::randn([2, 1, 16, 32, 32], (Kind::Float, Device::Cpu));
+    let y = net.forward_t(&x, true);
+    assert_eq!(y.size(), [2, 2]);
+    let loss = y.cross_entropy_for_logits(&Tensor::from_slice(&[0i64, 1]));
+    loss.backward();
+    for (name, var) in vs.variables() {
+        if !var.requires_grad() {
+            continue; // BatchNorm running statistics
+        }
+        let g = var.grad();
+        assert!(g.defined(), "no gradient for {name}");
+        assert!(
+            g.isfinite().all().int64_value(&[]) == 1,
+            "non-finite gradient for {name}"
+        );
+    }
+    let stem_grad = vs.variables()["r3d.conv1.weight"]
+        .grad()
+        .abs()
+        .sum(Kind::Float)
+        .double_value(&[]);
+    assert!(stem_grad > 0.0);
+    // MONAI's layout and head initialisation; deeper and shortcut-A variants build and run.
+    assert_eq!(vs.variables()["r3d.conv1.weight"].size(), [8, 1, 7, 7, 7]);
+    assert_eq!(
+        vs.variables()["r3d.fc.bias"].abs().max().double_value(&[]),
+        0.0
+    );
+    for (depth, shortcut, features) in [
+        (ResNet3dDepth::R10, Shortcut::A, 64),
+        (ResNet3dDepth::R50, Shortcut::B, 256),
+    ] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = ResNet3d::new(
+            &vs.root(),
+            &ResNet3dConfig {
+                depth,
+                width: 8,
+                shortcut,
+                no_max_pool: true,
+                outputs: 3,
+                ..ResNet3dConfig::default()
+            },
+        );
+        let y = net.forward_t(
+            &Tensor::randn([1, 1, 8, 16, 16], (Kind::Float, Device::Cpu)),
+            false,
+        );
+        assert_eq!(y.size(), [1, 3]);
+        assert_eq!(vs.variables()["fc.weight"].size(), [3, features]);
+    }
+}
