@@ -12,6 +12,8 @@
 //!   (`medfen doctor`).
 //! - [`nets`]: ResNet 18/34/50 slice encoders (one-channel stem, configurable width),
 //!   gated-attention pooling over slices, the ear2d model, and MONAI's 3D ResNets.
+//! - [`optim`]: AdamW with state medfen owns (saved and restored exactly) and a warmup +
+//!   cosine schedule counted in optimizer steps.
 //!
 //! # Example
 //! Fit `y = 2x + 1` with a one-weight linear layer, save it, and reload it into a fresh
@@ -48,6 +50,7 @@ pub mod checkpoint;
 mod device;
 mod error;
 pub mod nets;
+pub mod optim;
 pub mod runtime;
 
 pub use device::DeviceChoice;
