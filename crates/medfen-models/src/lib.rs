@@ -12,6 +12,7 @@
 //!   (`medfen doctor`).
 //! - [`nets`]: ResNet 18/34/50 slice encoders (one-channel stem, configurable width),
 //!   gated-attention pooling over slices, the ear2d model, and MONAI's 3D ResNets.
+//! - [`data`]: medfen-cache batches to tensors; task targets with masks; masked means.
 //! - [`optim`]: AdamW with state medfen owns (saved and restored exactly) and a warmup +
 //!   cosine schedule counted in optimizer steps.
 //!
@@ -47,6 +48,7 @@
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+pub mod data;
 mod device;
 mod error;
 pub mod nets;

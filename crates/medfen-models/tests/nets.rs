@@ -206,3 +206,49 @@ fn resnet3d_forward_and_backward_on_a_small_volume() {
         assert_eq!(vs.variables()["fc.weight"].size(), [3, features]);
     }
 }
+
+#[test]
+fn cache_batches_feed_ear2d_and_masked_losses_never_go_nan() {
+    use medfen_models::data::{batch_inputs, masked_mean, task_targets};
+    let batch = medfen_cache::Batch {
+        data: (0..2 * 3 * 16 * 16).map(|i| (i % 7) as f32 / 7.0).collect(),
+        shape: [2, 1, 3, 16, 16],
+        records: vec![0, 1],
+        codes: vec![Some(6), None],
+    };
+    let x = batch_inputs(&batch, Device::Cpu);
+    assert_eq!(x.size(), [2, 1, 3, 16, 16]);
+    assert!((x.double_value(&[0, 0, 0, 0, 8]) - 1.0 / 7.0).abs() < 1e-6);
+    tch::manual_seed(2);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = Ear2d::new(
+        &vs.root(),
+        &Ear2dConfig {
+            encoder: small(ResNetDepth::R18),
+            ..Ear2dConfig::default()
+        },
+    );
+    let out = model.forward(&x, true);
+    let tasks = medfen_tasks::TaskRegistry::builtin();
+    // normal_vs_diseased excludes code 6: both ears of this batch are masked
+    let (y, mask) = task_targets(
+        &batch.codes,
+        tasks.resolve("normal_vs_diseased").unwrap(),
+        Device::Cpu,
+    );
+    let losses = out
+        .logits
+        .squeeze_dim(1)
+        .binary_cross_entropy_with_logits::<Tensor>(&y, None, None, tch::Reduction::None);
+    let loss = masked_mean(&losses, &mask);
+    assert_eq!(loss.double_value(&[]), 0.0);
+    loss.backward();
+    // six_class: the code-6 ear counts, the unlabelled one does not
+    let (y6, mask6) = task_targets(
+        &batch.codes,
+        tasks.resolve("six_class").unwrap(),
+        Device::Cpu,
+    );
+    assert_eq!(Vec::<i64>::try_from(&y6).unwrap(), vec![5, 0]);
+    assert_eq!(Vec::<bool>::try_from(&mask6).unwrap(), vec![true, false]);
+}
