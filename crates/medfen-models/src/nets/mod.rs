@@ -10,3 +10,32 @@ pub use attention::{GatedAttention, SlicePooling};
 pub use ear2d::{Ear2d, Ear2dConfig, Ear2dOutput};
 pub use resnet2d::{ResNet2d, ResNet2dConfig, ResNetDepth};
 pub use resnet3d::{ResNet3d, ResNet3dConfig, ResNet3dDepth, Shortcut};
+
+use tch::nn;
+
+/// Convolution weights as torchvision and MONAI initialise them: Kaiming-normal, fan-out.
+pub(crate) const KAIMING_FAN_OUT: nn::Init = nn::Init::Kaiming {
+    dist: nn::init::NormalOrUniform::Normal,
+    fan: nn::init::FanInOut::FanOut,
+    non_linearity: nn::init::NonLinearity::ReLU,
+};
+
+/// A bias-free convolution with `same` padding, initialised [`KAIMING_FAN_OUT`].
+pub(crate) fn conv_config(k: i64, stride: i64) -> nn::ConvConfig {
+    nn::ConvConfig {
+        stride,
+        padding: k / 2,
+        bias: false,
+        ws_init: KAIMING_FAN_OUT,
+        ..Default::default()
+    }
+}
+
+/// BatchNorm with weight 1 and bias 0.
+pub(crate) fn bn_config() -> nn::BatchNormConfig {
+    nn::BatchNormConfig {
+        ws_init: nn::Init::Const(1.0),
+        bs_init: nn::Init::Const(0.0),
+        ..Default::default()
+    }
+}

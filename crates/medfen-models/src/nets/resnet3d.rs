@@ -92,35 +92,11 @@ impl Default for ResNet3dConfig {
 }
 
 fn conv(p: &nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64) -> nn::Conv3D {
-    nn::conv3d(
-        p,
-        c_in,
-        c_out,
-        k,
-        nn::ConvConfig {
-            stride,
-            padding: k / 2,
-            bias: false,
-            ws_init: nn::Init::Kaiming {
-                dist: nn::init::NormalOrUniform::Normal,
-                fan: nn::init::FanInOut::FanOut,
-                non_linearity: nn::init::NonLinearity::ReLU,
-            },
-            ..Default::default()
-        },
-    )
+    nn::conv3d(p, c_in, c_out, k, super::conv_config(k, stride))
 }
 
 fn bn(p: &nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm3d(
-        p,
-        c,
-        nn::BatchNormConfig {
-            ws_init: nn::Init::Const(1.0),
-            bs_init: nn::Init::Const(0.0),
-            ..Default::default()
-        },
-    )
+    nn::batch_norm3d(p, c, super::bn_config())
 }
 
 #[derive(Debug)]
@@ -182,26 +158,16 @@ impl ResNet3d {
     /// Builds the variables under `p`.
     pub fn new(p: &nn::Path, config: &ResNet3dConfig) -> Self {
         let w = config.width;
-        let stem = {
-            let c = nn::conv3d(
-                p / "conv1",
+        let stem = (
+            conv(
+                &(p / "conv1"),
                 config.in_channels,
                 w,
                 config.stem_size,
-                nn::ConvConfig {
-                    stride: config.stem_stride,
-                    padding: config.stem_size / 2,
-                    bias: false,
-                    ws_init: nn::Init::Kaiming {
-                        dist: nn::init::NormalOrUniform::Normal,
-                        fan: nn::init::FanInOut::FanOut,
-                        non_linearity: nn::init::NonLinearity::ReLU,
-                    },
-                    ..Default::default()
-                },
-            );
-            (c, bn(&(p / "bn1"), w))
-        };
+                config.stem_stride,
+            ),
+            bn(&(p / "bn1"), w),
+        );
         let expansion = if config.depth.bottleneck() { 4 } else { 1 };
         let mut blocks = Vec::new();
         let mut c_in = w;
