@@ -1,11 +1,23 @@
 //! The networks: output shapes, torchvision initialisation, attention weights, and an
 //! ear2d model that learns a slice-level cue and points its attention at that slice.
 
+use medfen_models::data::{batch_inputs, masked_mean, task_targets};
 use medfen_models::nets::{
-    Ear2d, Ear2dConfig, ResNet2d, ResNet2dConfig, ResNetDepth, SlicePooling,
+    Ear2d, Ear2dConfig, ResNet2d, ResNet2dConfig, ResNet3d, ResNet3dConfig, ResNet3dDepth,
+    ResNetDepth, Shortcut, SlicePooling,
 };
 use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
+
+/// libtorch's random generator is global: tests that seed it run one at a time, so
+/// another test's draws cannot interleave with theirs.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 fn small(depth: ResNetDepth) -> ResNet2dConfig {
     ResNet2dConfig {
@@ -18,6 +30,7 @@ fn small(depth: ResNetDepth) -> ResNet2dConfig {
 
 #[test]
 fn resnets_map_slices_to_features_of_the_documented_size() {
+    let _rng = rng_lock();
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
     let r18 = ResNet2d::new(&(vs.root() / "r18"), &small(ResNetDepth::R18));
@@ -48,6 +61,7 @@ fn resnets_map_slices_to_features_of_the_documented_size() {
 
 #[test]
 fn ear2d_pools_slices_with_weights_that_sum_to_one() {
+    let _rng = rng_lock();
     tch::manual_seed(1);
     let vs = nn::VarStore::new(Device::Cpu);
     let config = Ear2dConfig {
@@ -97,6 +111,7 @@ fn toy_batch(n: i64, k: i64, seed: i64) -> (Tensor, Tensor, Tensor) {
 
 #[test]
 fn ear2d_learns_a_slice_cue_and_attends_to_that_slice() {
+    let _rng = rng_lock();
     tch::manual_seed(7);
     let vs = nn::VarStore::new(Device::Cpu);
     let config = Ear2dConfig {
@@ -144,7 +159,7 @@ fn ear2d_learns_a_slice_cue_and_attends_to_that_slice() {
 
 #[test]
 fn resnet3d_forward_and_backward_on_a_small_volume() {
-    use medfen_models::nets::{ResNet3d, ResNet3dConfig, ResNet3dDepth, Shortcut};
+    let _rng = rng_lock();
     tch::manual_seed(3);
     let vs = nn::VarStore::new(Device::Cpu);
     let config = ResNet3dConfig {
@@ -209,7 +224,7 @@ fn resnet3d_forward_and_backward_on_a_small_volume() {
 
 #[test]
 fn cache_batches_feed_ear2d_and_masked_losses_never_go_nan() {
-    use medfen_models::data::{batch_inputs, masked_mean, task_targets};
+    let _rng = rng_lock();
     let batch = medfen_cache::Batch {
         data: (0..2 * 3 * 16 * 16).map(|i| (i % 7) as f32 / 7.0).collect(),
         shape: [2, 1, 3, 16, 16],

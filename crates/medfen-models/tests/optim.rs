@@ -7,6 +7,15 @@ use medfen_models::optim::{AdamW, Schedule};
 use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
+/// libtorch's random generator is global: seeded tests run one at a time.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    TORCH_RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn data() -> (Tensor, Tensor) {
     tch::manual_seed(11);
     let x = Tensor::randn([32, 4], (Kind::Float, Device::Cpu));
@@ -33,6 +42,7 @@ fn model(vs: &nn::VarStore) -> impl Module + use<> {
 
 #[test]
 fn without_decay_it_matches_libtorch_adam() {
+    let _rng = rng_lock();
     let (x, y) = data();
     tch::manual_seed(0);
     let vs_a = nn::VarStore::new(Device::Cpu);
@@ -61,6 +71,7 @@ fn without_decay_it_matches_libtorch_adam() {
 
 #[test]
 fn decay_applies_to_weights_only_and_resume_is_exact() {
+    let _rng = rng_lock();
     let (x, y) = data();
     tch::manual_seed(0);
     let vs = nn::VarStore::new(Device::Cpu);
@@ -109,6 +120,7 @@ fn decay_applies_to_weights_only_and_resume_is_exact() {
 
 #[test]
 fn the_schedule_counts_optimizer_steps() {
+    let _rng = rng_lock();
     let s = Schedule::for_run(1.0, 0.1, 3, 10, 3, 1.0);
     assert_eq!((s.warmup_steps, s.total_steps), (4, 12));
     let lrs: Vec<f64> = (0..12).map(|i| s.lr(i)).collect();
