@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod demo;
 mod fixtures;
 mod fuzz;
 mod libtorch;
@@ -31,7 +32,7 @@ use crate::paths::Workspace;
         libtorch comes from the PyPI torch wheel, the test oracles from a pinned virtual \
         environment, both in ignored folders of the checkout (.libtorch/, .cache/); \
         `test` installs Debian's cmake when missing, to build the JPEG-LS decoder.",
-    after_help = "Examples:\n  cargo xtask test            every check CI runs (fmt, clippy, docs, tests)\n  \
+    after_help = "Examples:\n  cargo xtask demo            the pipeline end to end on synthetic data (CPU)\n  cargo xtask test            every check CI runs (fmt, clippy, docs, tests)\n  \
         cargo xtask bench metrics   clustered bootstrap speed against scikit-learn\n  \
         cargo xtask libtorch        provision the CPU libtorch kit (idempotent)\n  \
         cargo xtask libtorch --cuda provision a CUDA-capable libtorch on a GPU host"
@@ -62,6 +63,10 @@ enum Command {
     Fuzz(fuzz::Args),
     /// Regenerate the synthetic datasets committed in fixtures/ (medfen synth).
     Fixtures,
+    /// The whole pipeline on synthetic data, on CPU, in a few minutes: synth, index,
+    /// manifest, split, cache, train ear2d on normal_vs_abnormal, eval on test; prints
+    /// the test AUROC with its CI and where the outputs are (in demo/).
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +78,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&ws, &args),
         Command::Fuzz(args) => fuzz::run(&ws, &args),
         Command::Fixtures => fixtures::run(&ws),
+        Command::Demo(args) => demo::run(&ws, &args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

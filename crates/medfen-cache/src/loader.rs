@@ -91,6 +91,11 @@ impl CacheReader {
         })
     }
 
+    /// The cache folder (`<root>/<key>`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Number of records (ears).
     pub fn len(&self) -> usize {
         self.index.len()

@@ -27,6 +27,12 @@ Examples:
                            both ears of every exam as int16 HU records, content-addressed
   medfen volume exam/ --out vol.npy
                            the exam's CT volume in the patient frame, with geometry QA
+  medfen train --cache cache/<key> --splits work/splits/main --task normal_vs_abnormal --out runs/r18
+                           train ear2d (or a 3D ResNet); best/last checkpoints; --resume
+  medfen eval --run runs/r18 --split test
+                           predictions + AUROC/sensitivity with CIs by exam, val thresholds
+  medfen predict --run runs/r18 --out preds.csv exam_folder/
+                           per-ear probabilities for unlabelled exams
   medfen doctor            check that libtorch loads and which devices it can use
 
 Model subcommands run in `medfen-torch`, the libtorch-linked half of medfen, found next
@@ -80,6 +86,17 @@ pub enum Command {
     /// device (runs in medfen-torch).
     #[command(disable_help_flag = true)]
     Doctor(Passthrough),
+    /// Train a model (ear2d, 3D ResNet) on a cache and a split; resumable (runs in
+    /// medfen-torch).
+    #[command(disable_help_flag = true)]
+    Train(Passthrough),
+    /// Evaluate a run on val or test: predictions, metrics with exam-clustered CIs,
+    /// thresholds frozen from val (runs in medfen-torch).
+    #[command(disable_help_flag = true)]
+    Eval(Passthrough),
+    /// Per-ear probabilities for unlabelled DICOM exams (runs in medfen-torch).
+    #[command(disable_help_flag = true)]
+    Predict(Passthrough),
 }
 
 /// Arguments handed unchanged to the model executable (including `--help`).
@@ -108,5 +125,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(args) => crate::commands::audit::run(&args),
         Command::Cache(args) => crate::commands::cache::run(&args),
         Command::Doctor(pass) => sibling::exec(cli.log, "doctor", &pass.args),
+        Command::Train(pass) => sibling::exec(cli.log, "train", &pass.args),
+        Command::Eval(pass) => sibling::exec(cli.log, "eval", &pass.args),
+        Command::Predict(pass) => sibling::exec(cli.log, "predict", &pass.args),
     }
 }

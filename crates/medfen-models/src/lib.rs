@@ -15,6 +15,8 @@
 //! - [`data`]: medfen-cache batches to tensors; task targets with masks; masked means.
 //! - [`optim`]: AdamW with state medfen owns (saved and restored exactly) and a warmup +
 //!   cosine schedule counted in optimizer steps.
+//! - [`train`]: resumable training runs, evaluation with frozen val thresholds and
+//!   exam-clustered bootstrap intervals, and prediction from DICOM.
 //!
 //! # Example
 //! Fit `y = 2x + 1` with a one-weight linear layer, save it, and reload it into a fresh
@@ -54,6 +56,7 @@ mod error;
 pub mod nets;
 pub mod optim;
 pub mod runtime;
+pub mod train;
 
 pub use device::DeviceChoice;
 pub use error::{Error, Result};

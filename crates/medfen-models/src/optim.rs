@@ -168,6 +168,45 @@ impl AdamW {
         }
     }
 
+    /// Multiplies every gradient by `factor` (used to unscale fp16 loss-scaled
+    /// gradients, or to average accumulated gradients).
+    pub fn scale_grads(&mut self, factor: f64) {
+        tch::no_grad(|| {
+            for p in &mut self.params {
+                let mut g = p.tensor.grad();
+                if g.defined() {
+                    let _ = g.g_mul_scalar_(factor);
+                }
+            }
+        });
+    }
+
+    /// The global L2 norm of the gradients (infinite or NaN when any gradient is).
+    pub fn grad_norm(&self) -> f64 {
+        tch::no_grad(|| {
+            let mut total = 0.0f64;
+            for p in &self.params {
+                let g = p.tensor.grad();
+                if g.defined() {
+                    let n = g.to_kind(Kind::Float).norm().double_value(&[]);
+                    total += n * n;
+                }
+            }
+            total.sqrt()
+        })
+    }
+
+    /// Scales the gradients so their global L2 norm is at most `max_norm` (PyTorch's
+    /// `clip_grad_norm_`); returns the norm before clipping. Non-finite norms are left
+    /// for the caller (the fp16 scaler skips such steps).
+    pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
+        let norm = self.grad_norm();
+        if norm.is_finite() && norm > max_norm {
+            self.scale_grads(max_norm / (norm + 1e-6));
+        }
+        norm
+    }
+
     /// One update with learning rate `lr` from the accumulated gradients.
     pub fn step(&mut self, lr: f64) {
         self.step += 1;

@@ -190,7 +190,7 @@ impl Cohort {
                 // A repeat exam keeps the earlier diagnosis more often than not.
                 let codes = match last_codes[patient] {
                     Some(c) if e.chance(0.6) => c,
-                    _ => draw_codes(&freq, &mut e),
+                    _ => config.diseased_sides.apply(draw_codes(&freq, &mut e)),
                 };
                 last_codes[patient] = Some(codes);
                 let blank = [e.chance(config.blank_sides), e.chance(config.blank_sides)];

@@ -194,6 +194,40 @@ pub struct SynthConfig {
     /// Fraction of ears whose diagnosis cell is left blank (default 0.04, as in the real
     /// spreadsheet).
     pub blank_sides: f64,
+    /// Which ears may be diseased (default both). `Left` makes every patient-right ear
+    /// normal: a laterality check for models (a model that mixes up sides gives
+    /// right ears high probabilities).
+    #[serde(default, skip_serializing_if = "DiseasedSides::is_both")]
+    pub diseased_sides: DiseasedSides,
+}
+
+/// Which ears of the cohort may carry disease.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiseasedSides {
+    /// Either ear (the real data's laterality).
+    #[default]
+    Both,
+    /// The patient's left ears only (right ears are all normal).
+    Left,
+    /// The patient's right ears only.
+    Right,
+}
+
+impl DiseasedSides {
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes &T
+    fn is_both(&self) -> bool {
+        *self == Self::Both
+    }
+
+    /// `codes` ([left, right]) with the ear that may not be diseased made normal (5).
+    pub fn apply(self, codes: [u8; 2]) -> [u8; 2] {
+        match self {
+            Self::Both => codes,
+            Self::Left => [codes[0], 5],
+            Self::Right => [5, codes[1]],
+        }
+    }
 }
 
 impl SynthConfig {
@@ -211,6 +245,7 @@ impl SynthConfig {
             code_frequencies: CodeFrequencies::default(),
             repeat_patients: 0.1,
             blank_sides: 0.04,
+            diseased_sides: DiseasedSides::Both,
         }
     }
 
@@ -271,6 +306,12 @@ impl SynthConfig {
     /// Sets the fraction of blank diagnosis cells.
     pub fn with_blank_sides(mut self, fraction: f64) -> Self {
         self.blank_sides = fraction;
+        self
+    }
+
+    /// Sets which ears may be diseased.
+    pub fn with_diseased_sides(mut self, sides: DiseasedSides) -> Self {
+        self.diseased_sides = sides;
         self
     }
 

@@ -77,7 +77,9 @@ mod shapes;
 mod tables;
 mod truth;
 
-pub use config::{CodeFrequencies, Difficulty, OutputFormat, SyntaxChoice, SynthConfig};
+pub use config::{
+    CodeFrequencies, Difficulty, DiseasedSides, OutputFormat, SyntaxChoice, SynthConfig,
+};
 pub use ct::SeriesRole;
 pub use dataset::{STAMP, SynthPlan, SynthReport, generate};
 pub use defects::{DefectKind, PlantedDefect};

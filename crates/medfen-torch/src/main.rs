@@ -6,6 +6,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod doctor;
+mod eval;
+mod predict;
+mod train;
 
 use std::process::ExitCode;
 
@@ -34,6 +37,12 @@ struct Cli {
 enum Command {
     /// Check libtorch: version, threads, CUDA and cuDNN, and a computation on every device.
     Doctor(doctor::Args),
+    /// Train a model on a cache and a split (resumable with --resume).
+    Train(Box<train::Args>),
+    /// Predictions and metrics of a run on val or test, with exam-clustered CIs.
+    Eval(eval::Args),
+    /// Per-ear probabilities for unlabelled DICOM exams.
+    Predict(predict::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +50,9 @@ fn main() -> ExitCode {
     logging::init(cli.log);
     let result = match cli.command {
         Command::Doctor(args) => doctor::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Predict(args) => predict::run(&args),
     };
     match result {
         Ok(code) => code,

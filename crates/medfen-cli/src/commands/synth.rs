@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use medfen_synth::{
-    CODE_NAMES, CodeFrequencies, Difficulty, OutputFormat, SyntaxChoice, SynthConfig, SynthPlan,
+    CODE_NAMES, CodeFrequencies, Difficulty, DiseasedSides, OutputFormat, SyntaxChoice,
+    SynthConfig, SynthPlan,
 };
 
 use crate::output;
@@ -69,6 +70,10 @@ pub struct SynthArgs {
     /// Fraction of diagnosis cells left blank.
     #[arg(long, default_value_t = 0.04, value_name = "F")]
     pub blank_sides: f64,
+    /// Which ears may be diseased: both, left (every patient-right ear normal) or
+    /// right. One-sided cohorts check that a model keeps the sides apart.
+    #[arg(long, value_enum, default_value_t = SidesArg::Both)]
+    pub diseased_sides: SidesArg,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -96,6 +101,17 @@ pub enum SyntaxArg {
     Jpeg,
     /// A different transfer syntax per series.
     Mixed,
+}
+
+/// `--diseased-sides`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SidesArg {
+    /// Either ear.
+    Both,
+    /// Patient-left ears only.
+    Left,
+    /// Patient-right ears only.
+    Right,
 }
 
 /// `--format`.
@@ -139,7 +155,12 @@ pub fn run(args: &SynthArgs) -> Result<()> {
         })
         .with_matrix(args.matrix)
         .with_repeat_patients(args.repeat_patients)
-        .with_blank_sides(args.blank_sides);
+        .with_blank_sides(args.blank_sides)
+        .with_diseased_sides(match args.diseased_sides {
+            SidesArg::Both => DiseasedSides::Both,
+            SidesArg::Left => DiseasedSides::Left,
+            SidesArg::Right => DiseasedSides::Right,
+        });
     if let Some(text) = &args.code_freq {
         config = config.with_code_frequencies(CodeFrequencies::parse(text)?);
     }

@@ -1,0 +1,64 @@
+//! `medfen predict`: per-ear probabilities for unlabelled DICOM exams.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use medfen_models::DeviceChoice;
+use medfen_models::train::{EarPrediction, predict_exams, read_run_config, resolve_task};
+
+const EXAMPLES: &str = "\
+Examples:
+  medfen predict --run runs/r18 --out preds.csv exam1/ exam2/
+  medfen predict --run runs/r18 --out preds.parquet --checkpoint last dicom/2024-01-02/*/
+
+Each EXAM is a folder with the exam's DICOM files (series subfolders allowed); the
+series is chosen by medfen's rules and both ears are extracted exactly as the run's
+cache did. Output (CSV or Parquet by extension): exam, side, y_prob (or prob_<class>),
+y_pred at the run's frozen val threshold (0.5 with a warning when `medfen eval --split
+val` has not been run), and the top attention slices with z in mm.";
+
+/// Options of `medfen predict`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// The run folder.
+    #[arg(long, value_name = "DIR")]
+    run: PathBuf,
+    /// best or last.
+    #[arg(long, default_value = "best")]
+    checkpoint: String,
+    /// Output table (.csv or .parquet).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+    /// Exam folders.
+    #[arg(required = true, value_name = "EXAM")]
+    exams: Vec<PathBuf>,
+}
+
+pub fn run(args: &Args) -> Result<ExitCode> {
+    let config = read_run_config(&args.run)?;
+    let task = resolve_task(&config)?;
+    let preds = predict_exams(
+        &args.run,
+        &args.checkpoint,
+        &args.exams,
+        args.device.resolve()?,
+    )?;
+    let table = EarPrediction::table(&preds, &task.class_names);
+    match args.out.extension().and_then(|e| e.to_str()) {
+        Some("csv") => table.write_csv(&args.out)?,
+        Some("parquet") => table.write_parquet(&args.out)?,
+        _ => bail!("--out {}: use a .csv or .parquet file", args.out.display()),
+    }
+    println!(
+        "{} ears of {} exams -> {}",
+        preds.len(),
+        args.exams.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

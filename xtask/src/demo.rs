@@ -1,0 +1,276 @@
+//! `cargo xtask demo`: the whole pipeline on synthetic data, on CPU, in a few minutes:
+//! synth → index → manifest → split → cache → train ear2d on normal_vs_abnormal → eval
+//! on test, each step a `medfen` command printed as it runs (copy them for real data).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::paths::Workspace;
+use crate::{libtorch, run};
+
+/// Options of `cargo xtask demo`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Output folder (re-running reuses the synthetic data and the cache; the run is
+    /// trained again).
+    #[arg(long, default_value = "demo")]
+    out: PathBuf,
+    /// Exams to synthesise.
+    #[arg(long, default_value_t = 80)]
+    exams: usize,
+    /// Training epochs.
+    #[arg(long, default_value_t = 15)]
+    epochs: u64,
+    /// Seed of the data, the split and the training.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn medfen(bin: &Path, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = run::command(bin, dir);
+    cmd.args(args);
+    cmd
+}
+
+/// Runs the demo and prints its report.
+pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
+    let started = Instant::now();
+    let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
+    let mut build = run::command("cargo", ws.root());
+    build.args([
+        "build",
+        "--locked",
+        "-p",
+        "medfen-cli",
+        "-p",
+        "medfen-torch",
+    ]);
+    for (k, v) in libtorch::cargo_env(&kit) {
+        build.env(k, v);
+    }
+    run::status(&mut build)?;
+    let bin = ws.root().join("target/debug/medfen");
+    let out = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        ws.root().join(&args.out)
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let exams = args.exams.to_string();
+    let seed = args.seed.to_string();
+    let epochs = args.epochs.to_string();
+    let step = |cmd: &mut Command| run::status(cmd);
+
+    step(&mut medfen(
+        &bin,
+        &out,
+        &[
+            "-q",
+            "synth",
+            "--out",
+            "synth",
+            "--exams",
+            &exams,
+            "--seed",
+            &seed,
+            "--difficulty",
+            "easy",
+            "--matrix",
+            "128",
+        ],
+    ))?;
+    step(&mut medfen(
+        &bin,
+        &out,
+        &[
+            "-q",
+            "index",
+            "--labels",
+            "synth/labels.xlsx",
+            "--dicom-root",
+            "synth/dicom",
+            "--out",
+            "work/exams.parquet",
+        ],
+    ))?;
+    step(&mut medfen(
+        &bin,
+        &out,
+        &[
+            "-q",
+            "manifest",
+            "--index",
+            "work/exams.parquet",
+            "--out",
+            "work/ears.parquet",
+            "--secret-file",
+            "work/patient-key.secret",
+        ],
+    ))?;
+    let splits = out.join("work/splits/main");
+    if splits.exists() {
+        // A split folder is only written once; the demo owns this one.
+        std::fs::remove_dir_all(&splits)?;
+    }
+    step(&mut medfen(
+        &bin,
+        &out,
+        &[
+            "-q",
+            "split",
+            "--manifest",
+            "work/ears.parquet",
+            "--out-dir",
+            "work/splits/main",
+            "--val",
+            "0.2",
+            "--test",
+            "0.25",
+            "--seed",
+            &seed,
+        ],
+    ))?;
+    let cache = run::output(&mut medfen(
+        &bin,
+        &out,
+        &[
+            "-q",
+            "cache",
+            "--index",
+            "work/exams.parquet",
+            "--splits",
+            "work/splits/main",
+            "--out",
+            "cache",
+            "--num-slices",
+            "16",
+            "--image-size",
+            "64",
+        ],
+    ))?;
+    let cache_dir = String::from_utf8_lossy(&cache.stdout)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("medfen cache: ")
+                .map(str::trim)
+                .map(String::from)
+        })
+        .context("`medfen cache` did not print its folder")?;
+    let run_dir = out.join("runs/ear2d");
+    if run_dir.exists() {
+        std::fs::remove_dir_all(&run_dir)?;
+    }
+    let trained = Instant::now();
+    step(&mut medfen(
+        &bin,
+        &out,
+        &[
+            "train",
+            "--cache",
+            &cache_dir,
+            "--splits",
+            "work/splits/main",
+            "--task",
+            "normal_vs_abnormal",
+            "--model",
+            "ear2d-r18",
+            "--width",
+            "16",
+            "--epochs",
+            &epochs,
+            "--batch-size",
+            "8",
+            "--lr",
+            "2e-3",
+            "--seed",
+            &seed,
+            "--device",
+            "cpu",
+            "--out",
+            "runs/ear2d",
+        ],
+    ))?;
+    let train_seconds = trained.elapsed().as_secs_f64();
+    let eval = run::output(&mut medfen(
+        &bin,
+        &out,
+        &[
+            "eval",
+            "--run",
+            "runs/ear2d",
+            "--split",
+            "test",
+            "--device",
+            "cpu",
+        ],
+    ))?;
+
+    let metrics_path = run_dir.join("eval/test-best/metrics.json");
+    let metrics: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&metrics_path).with_context(|| metrics_path.display().to_string())?,
+    )?;
+    let b = &metrics["binary"];
+    if b.is_null() {
+        bail!("{} has no binary report", metrics_path.display());
+    }
+    let ci = b["bootstrap"]["metrics"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["name"] == "auroc"))
+        .map(|m| format!("95% CI {:.3}-{:.3}", num(&m["lower"]), num(&m["upper"])))
+        .unwrap_or_default();
+    println!();
+    println!("medfen demo — ear2d (ResNet18 slice encoder, width 16, gated attention) on");
+    println!(
+        "{} synthetic exams, task normal_vs_abnormal, trained on CPU in {train_seconds:.0} s",
+        args.exams
+    );
+    println!(
+        "  test: {} ears of {} exams",
+        metrics["ears_in_task"], metrics["exams"]
+    );
+    println!(
+        "  AUROC {:.3} ({ci}, bootstrap over exams)",
+        num(&b["auroc"])
+    );
+    if let Some(op) = b["sensitivity_at_specificity"].as_object() {
+        println!(
+            "  sensitivity at 95% specificity: {:.3} (threshold {:.3} chosen on test)",
+            num(&op["sensitivity"]),
+            num(&op["threshold"])
+        );
+    }
+    let frozen = &metrics["at_val_95_specificity"];
+    if !frozen.is_null() {
+        println!(
+            "  at val's frozen 95%-specificity threshold {:.3}: sensitivity {:.3}, specificity {:.3}",
+            num(&frozen["threshold"]),
+            num(&frozen["metrics"]["sensitivity"]),
+            num(&frozen["metrics"]["specificity"])
+        );
+    }
+    println!("  outputs:");
+    println!("    data        {}", out.join("synth").display());
+    println!("    cache       {}", out.join(&cache_dir).display());
+    println!(
+        "    run         {}  (metrics.jsonl, best.safetensors, thresholds.json)",
+        run_dir.display()
+    );
+    println!(
+        "    predictions {}",
+        run_dir.join("eval/test-best/predictions.csv").display()
+    );
+    println!("    metrics     {}", metrics_path.display());
+    println!(
+        "  (full eval summary below; total {:.0} s)",
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", String::from_utf8_lossy(&eval.stdout));
+    Ok(())
+}
+
+fn num(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
