@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::paths::Workspace;
-use crate::{oracles, run};
+use crate::{libtorch, oracles, run};
 
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
@@ -35,6 +35,10 @@ enum Area {
     /// `medfen cache` of 16 full-size exams (one thread, all cores) against the original
     /// Python ear pipeline on the same exams, and loader ears/s against a memory copy.
     Cache,
+    /// ms per training step and per inference batch of ear2d-r18 (b4 K16 128 px, b2
+    /// K32 192 px) and a 3D ResNet18 (b2 1x32x128x128), fp32 on 2 threads, against the
+    /// same models in PyTorch 2.13.0 eager (venv .cache/bench-venv).
+    Train,
 }
 
 /// Runs a benchmark.
@@ -44,6 +48,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         Area::Dicom => dicom(ws),
         Area::Synth => synth(ws),
         Area::Cache => cache(ws),
+        Area::Train => train(ws),
     }
 }
 
@@ -538,6 +543,125 @@ fn cache(ws: &Workspace) -> Result<()> {
             "memcpy_ears_per_s": memcpy,
             "loader": loader_results,
         }),
+    )
+}
+
+/// The PyTorch venv of the training benchmark (torch 2.13.0 from PyPI, with the wheel
+/// cache of `cargo xtask libtorch`); created once.
+fn torch_python(ws: &Workspace) -> Result<std::path::PathBuf> {
+    let venv = ws.root().join(".cache").join("bench-venv");
+    let python = venv.join("bin").join("python");
+    let stamp = venv.join("medfen-bench.txt");
+    let wanted = format!("torch=={}\n", libtorch::TORCH_VERSION);
+    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(&wanted) {
+        return Ok(python);
+    }
+    run::require_pip(ws.root())?;
+    run::require_space(
+        ws.root(),
+        6_000_000_000,
+        "the PyTorch benchmark environment",
+    )?;
+    let mut mk = run::command("python3", ws.root());
+    mk.args(["-m", "venv"]).arg(&venv);
+    run::status(&mut mk)?;
+    let mut pip = run::command(&python, ws.root());
+    pip.args(["-m", "pip", "install", "-q", "--find-links"])
+        .arg(ws.root().join(".cache").join("wheels"))
+        .arg(format!("torch=={}", libtorch::TORCH_VERSION))
+        .arg("numpy");
+    run::status(&mut pip).context("installing PyTorch from PyPI for the benchmark")?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}
+
+fn train(ws: &Workspace) -> Result<()> {
+    let threads = 2;
+    let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
+    let mut cmd = run::command("cargo", ws.root());
+    cmd.args([
+        "bench",
+        "--locked",
+        "-p",
+        "medfen-models",
+        "--bench",
+        "train",
+        "--",
+        &threads.to_string(),
+    ]);
+    for (k, v) in libtorch::cargo_env(&kit) {
+        cmd.env(k, v);
+    }
+    eprintln!("▶ {}", run::describe(&cmd));
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run cargo bench")?;
+    if !out.status.success() {
+        bail!("the training benchmark failed ({})", out.status);
+    }
+    let rust = json_lines(&String::from_utf8_lossy(&out.stdout))?;
+    let python = torch_python(ws)?;
+    let script = ws.root().join("xtask").join("bench").join("train_torch.py");
+    let mut py = run::command(&python, ws.root());
+    py.arg(&script).arg(threads.to_string());
+    eprintln!("▶ {} (PyTorch eager)", run::describe(&py));
+    let torch = json_lines(&String::from_utf8_lossy(&run::output(&mut py)?.stdout))?;
+    let mut results = Vec::new();
+    println!(
+        "{:<30} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}",
+        "fp32, 2 threads",
+        "medfen step",
+        "torch step",
+        "ratio",
+        "medfen infer",
+        "torch infer",
+        "ratio"
+    );
+    for r in &rust {
+        let case = r["case"].as_str().unwrap_or_default();
+        let t = torch
+            .iter()
+            .find(|t| t["case"] == r["case"])
+            .with_context(|| format!("no PyTorch result for {case}"))?;
+        if r["parameters"] != t["parameters"] {
+            bail!(
+                "{case}: medfen has {} parameters, the PyTorch model {}: not the same network",
+                r["parameters"],
+                t["parameters"]
+            );
+        }
+        let (rs, ts) = (field(r, "train_step_ms")?, field(t, "train_step_ms")?);
+        let (ri, ti) = (field(r, "inference_ms")?, field(t, "inference_ms")?);
+        println!(
+            "{case:<30} {rs:>9.1} ms {ts:>9.1} ms {:>6.2}x   {ri:>9.1} ms {ti:>9.1} ms {:>6.2}x",
+            ts / rs,
+            ti / ri
+        );
+        results.push(serde_json::json!({
+            "case": case,
+            "parameters": r["parameters"],
+            "medfen_train_step_ms": rs,
+            "torch_train_step_ms": ts,
+            "train_ratio": ts / rs,
+            "medfen_inference_ms": ri,
+            "torch_inference_ms": ti,
+            "inference_ratio": ti / ri,
+        }));
+    }
+    let worst = results
+        .iter()
+        .flat_map(|r| [r["train_ratio"].as_f64(), r["inference_ratio"].as_f64()])
+        .flatten()
+        .fold(f64::INFINITY, f64::min);
+    println!(
+        "ratio = PyTorch time / medfen time; lowest {worst:.2} (target >= 1.0: {})",
+        if worst >= 1.0 { "met" } else { "NOT met" }
+    );
+    write_results(
+        ws,
+        "train",
+        &serde_json::json!({"threads": threads, "cases": results}),
     )
 }
 

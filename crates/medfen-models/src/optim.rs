@@ -208,6 +208,7 @@ impl AdamW {
     }
 
     /// One update with learning rate `lr` from the accumulated gradients.
+    #[allow(clippy::float_cmp)]
     pub fn step(&mut self, lr: f64) {
         self.step += 1;
         #[allow(
@@ -227,13 +228,20 @@ impl AdamW {
                 if p.decay && self.weight_decay > 0.0 {
                     let _ = p.tensor.g_mul_scalar_(1.0 - lr * self.weight_decay);
                 }
-                let _ = p.m.g_mul_scalar_(self.beta1);
-                let _ = p.m.g_add_(&(&g * (1.0 - self.beta1)));
+                // In place, as PyTorch's single-tensor AdamW: two temporaries per
+                // tensor instead of seven (the step is memory bound on large models).
+                let _ = p.m.lerp_(&g, 1.0 - self.beta1);
                 let _ = p.v.g_mul_scalar_(self.beta2);
                 let _ = p.v.addcmul_(&(&g * (1.0 - self.beta2)), &g);
-                let denom = (&p.v / c2).sqrt() + self.eps;
-                let update = (&p.m / c1) / denom * lr;
-                let _ = p.tensor.g_add_(&(-update));
+                if lr == 0.0 {
+                    continue; // moments advance; nothing moves
+                }
+                let mut denom = p.v.sqrt();
+                let _ = denom.g_div_scalar_(c2.sqrt());
+                let _ = denom.g_add_scalar_(self.eps);
+                // p -= lr / c1 * m / denom, as p += m / (denom * -c1 / lr)
+                let _ = denom.g_mul_scalar_(-c1 / lr);
+                let _ = p.tensor.addcdiv_(&p.m, &denom);
             }
         });
     }

@@ -3,8 +3,8 @@
 
 use medfen_models::data::{batch_inputs, masked_mean, task_targets};
 use medfen_models::nets::{
-    Ear2d, Ear2dConfig, ResNet2d, ResNet2dConfig, ResNet3d, ResNet3dConfig, ResNet3dDepth,
-    ResNetDepth, Shortcut, SlicePooling,
+    DualEar2d, Ear2d, Ear2dConfig, ResNet2d, ResNet2dConfig, ResNet3d, ResNet3dConfig,
+    ResNet3dDepth, ResNetDepth, Shortcut, SlicePooling,
 };
 use tch::nn::{self, ModuleT, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
@@ -86,6 +86,84 @@ fn ear2d_pools_slices_with_weights_that_sum_to_one() {
     );
     let w = mean.forward(&x, false).slice_weights;
     assert!((w - 0.2).abs().max().double_value(&[]) < 1e-6);
+}
+
+#[test]
+fn transformer_pooling_reports_weights_and_learns_the_slice_cue() {
+    let _rng = rng_lock();
+    tch::manual_seed(3);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let config = Ear2dConfig {
+        encoder: small(ResNetDepth::R18),
+        pooling: SlicePooling::Transformer {
+            layers: 1,
+            heads: 4,
+            max_slices: 8,
+        },
+        outputs: 1,
+        dropout: 0.0,
+    };
+    let model = Ear2d::new(&(vs.root() / "ear2d"), &config);
+    let x = Tensor::rand([2, 1, 4, 24, 24], (Kind::Float, Device::Cpu));
+    let out = model.forward(&x, false);
+    assert_eq!(out.logits.size(), [2, 1]);
+    let sums = out.slice_weights.sum_dim_intlist(1, false, Kind::Float);
+    assert!((sums - 1.0).abs().max().double_value(&[]) < 1e-5);
+    // Position embeddings: reversing the slices changes the output.
+    let reversed = model.forward(&x.flip([2]), false).logits;
+    assert!((reversed - &out.logits).abs().max().double_value(&[]) > 1e-6);
+    let mut opt = nn::Adam::default().build(&vs, 3e-3).unwrap();
+    for step in 0..60 {
+        let (x, y, _) = toy_batch(16, 4, 100 + step);
+        let loss = model
+            .forward(&x, true)
+            .logits
+            .squeeze_dim(1)
+            .binary_cross_entropy_with_logits::<Tensor>(&y, None, None, tch::Reduction::Mean);
+        opt.backward_step(&loss);
+    }
+    let (x, y, _) = toy_batch(64, 4, 9999);
+    let out = tch::no_grad(|| model.forward(&x, false));
+    let accuracy = out
+        .logits
+        .squeeze_dim(1)
+        .ge(0.0)
+        .to_kind(Kind::Float)
+        .eq_tensor(&y)
+        .to_kind(Kind::Float)
+        .mean(Kind::Float)
+        .double_value(&[]);
+    assert!(accuracy >= 0.85, "accuracy {accuracy}");
+}
+
+#[test]
+fn the_dual_form_runs_both_ears_through_one_shared_model() {
+    let _rng = rng_lock();
+    tch::manual_seed(5);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let config = Ear2dConfig {
+        encoder: small(ResNetDepth::R18),
+        pooling: SlicePooling::GatedAttention { hidden: 8 },
+        outputs: 1,
+        dropout: 0.0,
+    };
+    let dual = DualEar2d::new(&(vs.root() / "ear2d"), &config);
+    let x = Tensor::rand([3, 2, 1, 4, 16, 16], (Kind::Float, Device::Cpu));
+    let out = dual.forward(&x, false);
+    assert_eq!(out.logits.size(), [3, 2, 1]);
+    assert_eq!(out.slice_weights.size(), [3, 2, 4]);
+    // The same variables as a single-ear model built at the same path.
+    let mut single_vs = nn::VarStore::new(Device::Cpu);
+    let single = Ear2d::new(&(single_vs.root() / "ear2d"), &config);
+    single_vs.copy(&vs).unwrap();
+    let right = single.forward(&x.select(1, 1), false).logits;
+    assert!(
+        (right - out.logits.select(1, 1))
+            .abs()
+            .max()
+            .double_value(&[])
+            < 1e-6
+    );
 }
 
 /// Stacks of K noise slices; positives have a bright square on one slice.

@@ -16,6 +16,16 @@ pub enum SlicePooling {
     },
     /// The mean over slices (weights 1/K).
     Mean,
+    /// A small transformer over the slices with a class token (its last-layer attention
+    /// is reported as the weights).
+    Transformer {
+        /// Encoder layers.
+        layers: i64,
+        /// Attention heads (must divide the feature size).
+        heads: i64,
+        /// Largest K the position embeddings cover.
+        max_slices: i64,
+    },
 }
 
 /// Gated attention: `a_k = softmax_k(w · (tanh(V h_k) ⊙ sigmoid(U h_k)))`.

@@ -8,6 +8,7 @@ use tch::{Kind, Tensor};
 
 use super::attention::{GatedAttention, SlicePooling};
 use super::resnet2d::{ResNet2d, ResNet2dConfig};
+use super::transformer::TransformerPooling;
 
 /// ear2d settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -47,6 +48,7 @@ pub struct Ear2dOutput {
 pub struct Ear2d {
     encoder: ResNet2d,
     attention: Option<GatedAttention>,
+    transformer: Option<TransformerPooling>,
     head: nn::Linear,
     config: Ear2dConfig,
 }
@@ -60,12 +62,27 @@ impl Ear2d {
             SlicePooling::GatedAttention { hidden } => {
                 Some(GatedAttention::new(&(p / "attention"), f, hidden))
             }
-            SlicePooling::Mean => None,
+            _ => None,
+        };
+        let transformer = match config.pooling {
+            SlicePooling::Transformer {
+                layers,
+                heads,
+                max_slices,
+            } => Some(TransformerPooling::new(
+                &(p / "transformer"),
+                f,
+                layers,
+                heads,
+                max_slices,
+            )),
+            _ => None,
         };
         Self {
             head: nn::linear(p / "head", f, config.outputs, nn::LinearConfig::default()),
             encoder,
             attention,
+            transformer,
             config: *config,
         }
     }
@@ -78,9 +95,10 @@ impl Ear2d {
         let (b, c, k, h, w) = xs.size5().expect("input [B, C, K, H, W]");
         let slices = xs.permute([0, 2, 1, 3, 4]).reshape([b * k, c, h, w]);
         let features = self.encoder.forward_t(&slices, train).reshape([b, k, -1]);
-        let (pooled, weights) = match &self.attention {
-            Some(a) => a.pool(&features),
-            None => (
+        let (pooled, weights) = match (&self.attention, &self.transformer) {
+            (Some(a), _) => a.pool(&features),
+            (None, Some(t)) => t.pool(&features, train),
+            (None, None) => (
                 features.mean_dim(1, false, Kind::Float),
                 Tensor::full([b, k], 1.0 / k as f64, (Kind::Float, xs.device())),
             ),

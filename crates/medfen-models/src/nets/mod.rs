@@ -1,15 +1,19 @@
 //! Networks: ResNet 2D encoders for single slices, pooling over an ear's K slices, the
-//! ear2d model that joins them, and MONAI's 3D ResNets.
+//! ear2d model that joins them (also in the dual per-exam form), and MONAI's 3D ResNets.
 
 mod attention;
+mod dual;
 mod ear2d;
 mod resnet2d;
 mod resnet3d;
+mod transformer;
 
 pub use attention::{GatedAttention, SlicePooling};
+pub use dual::{DualEar2d, DualOutput};
 pub use ear2d::{Ear2d, Ear2dConfig, Ear2dOutput};
 pub use resnet2d::{ResNet2d, ResNet2dConfig, ResNetDepth};
 pub use resnet3d::{ResNet3d, ResNet3dConfig, ResNet3dDepth, Shortcut};
+pub use transformer::TransformerPooling;
 
 use tch::nn;
 

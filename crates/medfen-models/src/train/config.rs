@@ -30,6 +30,9 @@ impl ModelSpec {
         "ear2d-r18-mean",
         "ear2d-r34-mean",
         "ear2d-r50-mean",
+        "ear2d-r18-transformer",
+        "ear2d-r34-transformer",
+        "ear2d-r50-transformer",
         "resnet3d-10",
         "resnet3d-18",
         "resnet3d-34",
@@ -59,9 +62,19 @@ impl ModelSpec {
             ))
         };
         if let Some(rest) = name.strip_prefix("ear2d-") {
-            let (depth, mean) = match rest.strip_suffix("-mean") {
-                Some(d) => (d, true),
-                None => (rest, false),
+            let (depth, pooling) = if let Some(d) = rest.strip_suffix("-mean") {
+                (d, SlicePooling::Mean)
+            } else if let Some(d) = rest.strip_suffix("-transformer") {
+                (
+                    d,
+                    SlicePooling::Transformer {
+                        layers: 2,
+                        heads: 4,
+                        max_slices: 128,
+                    },
+                )
+            } else {
+                (rest, SlicePooling::GatedAttention { hidden: 128 })
             };
             let depth = match depth {
                 "r18" => ResNetDepth::R18,
@@ -76,11 +89,7 @@ impl ModelSpec {
                     in_channels,
                     small_input,
                 },
-                pooling: if mean {
-                    SlicePooling::Mean
-                } else {
-                    SlicePooling::GatedAttention { hidden: 128 }
-                },
+                pooling,
                 outputs,
                 dropout: 0.2,
             }));

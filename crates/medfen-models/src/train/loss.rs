@@ -125,3 +125,118 @@ impl Loss {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::config::PosWeight;
+    use tch::Device;
+
+    fn value(t: &Tensor) -> f64 {
+        t.double_value(&[])
+    }
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-5, "{a} != {b}");
+    }
+
+    #[test]
+    fn bce_weighs_positives_and_ignores_masked_ears() {
+        let logits = Tensor::from_slice(&[0.0f32, 2.0, -1.0]).reshape([3, 1]);
+        let y = Tensor::from_slice(&[1.0f32, 0.0, 1.0]);
+        let mask = Tensor::from_slice(&[true, true, false]);
+        let spec = LossSpec::Bce {
+            pos_weight: PosWeight::Auto,
+        };
+        // 30 negatives, 10 positives: pos_weight 3
+        let (loss, w) = Loss::new(spec, &[30, 10], Device::Cpu);
+        assert_eq!(w.pos_weight, Some(3.0));
+        let ln2 = std::f64::consts::LN_2;
+        let softplus2 = (1.0 + 2f64.exp()).ln();
+        close(
+            value(&loss.compute(&logits, &y, &mask)),
+            f64::midpoint(3.0 * ln2, softplus2),
+        );
+        // every ear masked: 0, not NaN
+        let none = Tensor::from_slice(&[false, false, false]);
+        close(value(&loss.compute(&logits, &y, &none)), 0.0);
+    }
+
+    #[test]
+    fn focal_loss_is_bce_at_gamma_0_and_down_weights_easy_ears() {
+        let logits = Tensor::from_slice(&[0.0f32, 3.0]).reshape([2, 1]);
+        let y = Tensor::from_slice(&[1.0f32, 1.0]);
+        let mask = Tensor::from_slice(&[true, true]);
+        let bce = Loss::new(
+            LossSpec::Bce {
+                pos_weight: PosWeight::None,
+            },
+            &[1, 1],
+            Device::Cpu,
+        )
+        .0;
+        let f0 = Loss::new(
+            LossSpec::Focal {
+                gamma: 0.0,
+                alpha: None,
+            },
+            &[1, 1],
+            Device::Cpu,
+        )
+        .0;
+        close(
+            value(&f0.compute(&logits, &y, &mask)),
+            value(&bce.compute(&logits, &y, &mask)),
+        );
+        let f2 = Loss::new(
+            LossSpec::Focal {
+                gamma: 2.0,
+                alpha: Some(0.25),
+            },
+            &[1, 1],
+            Device::Cpu,
+        )
+        .0;
+        let p3 = 1.0 / (1.0 + (-3f64).exp());
+        let want = 0.25 * (0.25 * std::f64::consts::LN_2 + (1.0 - p3).powi(2) * -p3.ln()) / 2.0;
+        close(value(&f2.compute(&logits, &y, &mask)), want);
+    }
+
+    #[test]
+    fn cross_entropy_class_weights_follow_pytorch_weighted_mean() {
+        let logits = Tensor::from_slice(&[0.0f32, 0.0, 2.0, 0.0, 0.0, 1.0]).reshape([3, 2]);
+        let y = Tensor::from_slice(&[0i64, 1, 1]);
+        let mask = Tensor::from_slice(&[true, true, false]);
+        // 30 ears of class 0, 10 of class 1: weights 40/(2*30), 40/(2*10)
+        let (loss, w) = Loss::new(
+            LossSpec::Ce {
+                label_smoothing: 0.0,
+                class_weights: true,
+            },
+            &[30, 10],
+            Device::Cpu,
+        );
+        let cw = w.class_weights.unwrap();
+        close(cw[0], 40.0 / 60.0);
+        close(cw[1], 2.0);
+        let l0 = std::f64::consts::LN_2;
+        let l1 = (1.0 + 2f64.exp()).ln();
+        close(
+            value(&loss.compute(&logits, &y, &mask)),
+            (cw[0] * l0 + cw[1] * l1) / (cw[0] + cw[1]),
+        );
+        // label smoothing 0.2 on two classes: targets 0.9 / 0.1
+        let smooth = Loss::new(
+            LossSpec::Ce {
+                label_smoothing: 0.2,
+                class_weights: false,
+            },
+            &[1, 1],
+            Device::Cpu,
+        )
+        .0;
+        let one = Tensor::from_slice(&[true, false, false]);
+        // ear 0: logits (0, 0) -> -log p = ln 2 for both classes
+        close(value(&smooth.compute(&logits, &y, &one)), l0);
+    }
+}

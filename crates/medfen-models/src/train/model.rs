@@ -17,8 +17,8 @@ pub struct Forward {
 }
 
 enum Net {
-    Ear2d(Ear2d),
-    ResNet3d(ResNet3d),
+    Ear2d(Box<Ear2d>),
+    ResNet3d(Box<ResNet3d>),
 }
 
 /// A network and its variables.
@@ -42,8 +42,10 @@ impl Model {
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let net = match spec {
-            ModelSpec::Ear2d(c) => Net::Ear2d(Ear2d::new(&(&root / "ear2d"), c)),
-            ModelSpec::ResNet3d(c) => Net::ResNet3d(ResNet3d::new(&(&root / "resnet3d"), c)),
+            ModelSpec::Ear2d(c) => Net::Ear2d(Box::new(Ear2d::new(&(&root / "ear2d"), c))),
+            ModelSpec::ResNet3d(c) => {
+                Net::ResNet3d(Box::new(ResNet3d::new(&(&root / "resnet3d"), c)))
+            }
         };
         Self {
             vs,
