@@ -106,8 +106,12 @@ fn the_probe_leaves_the_model_untouched_on_the_gpu() {
         .into_iter()
         .map(|(n, t)| (n, t.detach().copy()))
         .collect();
-    let b = probe_batch_size(&model, [1, 32, 224, 224], &[1, 2, 4, 8, 16, 32, 64, 128, 256])
-        .unwrap();
+    let b = probe_batch_size(
+        &model,
+        [1, 32, 224, 224],
+        &[1, 2, 4, 8, 16, 32, 64, 128, 256],
+    )
+    .unwrap();
     assert!(b >= 1);
     let after = model.vs.variables();
     for (name, t) in &before {

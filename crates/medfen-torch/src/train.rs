@@ -179,10 +179,16 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         tch::set_num_threads(t);
     }
     let device = args.device.resolve()?;
-    let reader = CacheReader::open(&args.cache)?;
+    // Absolute paths in run.json: eval and --resume work from any folder.
+    let absolute = |p: &PathBuf, what: &str| {
+        std::fs::canonicalize(p)
+            .with_context(|| format!("{what} {}: cannot open this folder", p.display()))
+    };
+    let cache_dir = absolute(&args.cache, "--cache")?;
+    let splits_dir = absolute(&args.splits, "--splits")?;
+    let reader = CacheReader::open(&cache_dir)?;
     let cache_spec = reader.spec().clone();
-    let cache_key = args
-        .cache
+    let cache_key = cache_dir
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -273,8 +279,8 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         })?
     };
     let config = TrainConfig {
-        cache_dir: args.cache.clone(),
-        splits_dir: args.splits.clone(),
+        cache_dir,
+        splits_dir,
         subset: args.subset.clone(),
         task: task.name.clone(),
         tasks_file: args.tasks_file.clone(),

@@ -111,14 +111,14 @@ impl TransformerPooling {
                 .permute([0, 2, 1, 3])
                 .reshape([b, k + 1, f])
                 .apply(&layer.proj);
-            x += mixed;
+            x = &x + mixed; // not `+=`: in place would break autograd (LayerNorm saved x)
             let mlp = layer
                 .norm2
                 .forward(&x)
                 .apply(&layer.fc1)
                 .gelu("none")
                 .apply(&layer.fc2);
-            x += mlp;
+            x = &x + mlp;
         }
         (self.norm.forward(&x.select(1, 0)), weights)
     }

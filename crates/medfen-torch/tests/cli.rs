@@ -1,0 +1,234 @@
+//! `medfen train / eval / predict` as a user runs them: a tiny synth dataset through the
+//! command lines, their outputs, and the errors for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use medfen_cache::{CacheSpec, Sampling, build_cache, sources_from};
+use medfen_tasks::{
+    IndexOptions, LabelOptions, PatientKeySecret, SplitOptions, TaskRegistry, build_index,
+    build_manifest, make_split, read_labels, write_manifest,
+};
+
+const EXE: &str = env!("CARGO_BIN_EXE_medfen-torch");
+
+fn medfen(dir: &Path, args: &[&str]) -> Output {
+    Command::new(EXE)
+        .current_dir(dir)
+        .args(["-q"])
+        .args(args)
+        .env("OMP_NUM_THREADS", "1")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn failed(out: &Output) -> String {
+    assert!(!out.status.success(), "expected a failure");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// synth (40 exams, 64 px) -> index -> manifest -> split -> cache (K 8, 32 px).
+fn dataset(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let data = dir.join("data");
+    medfen_synth::generate(
+        &medfen_synth::SynthConfig::new(&data)
+            .with_exams(40)
+            .with_seed(4)
+            .with_matrix(64)
+            .with_difficulty(medfen_synth::Difficulty::Easy),
+    )
+    .unwrap();
+    let labels = read_labels(&data.join("labels.xlsx"), &LabelOptions::default()).unwrap();
+    let index = build_index(
+        &labels,
+        &data.join("dicom"),
+        &IndexOptions::default(),
+        &|_| {},
+    )
+    .unwrap();
+    let exams = dir.join("work/exams.parquet");
+    index.write(&exams, &labels).unwrap();
+    let (ears, table, report) = build_manifest(
+        &exams,
+        None,
+        &PatientKeySecret::from_bytes(b"0123456789abcdef0123456789abcdef"),
+        &TaskRegistry::builtin(),
+        &|_| {},
+    )
+    .unwrap();
+    let manifest = dir.join("work/ears.parquet");
+    write_manifest(&manifest, &table, &report).unwrap();
+    let splits = dir.join("work/splits");
+    let options = SplitOptions {
+        val: 0.25,
+        test: 0.25,
+        ..SplitOptions::default()
+    };
+    make_split(&ears, &options)
+        .unwrap()
+        .write(&splits, &manifest)
+        .unwrap();
+    let spec = CacheSpec {
+        num_slices: 8,
+        image_size: 32,
+        sampling: Sampling::Mm { spacing_mm: 3.0 },
+        ..CacheSpec::default()
+    };
+    let sources = sources_from(&exams, &splits).unwrap();
+    let cache = build_cache(&dir.join("cache"), &spec, &sources, &|_| {})
+        .unwrap()
+        .dir;
+    (cache, splits, data.join("dicom"))
+}
+
+#[test]
+fn train_eval_and_predict_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (cache, splits, dicom) = dataset(root);
+    let (cache, splits) = (cache.to_str().unwrap(), splits.to_str().unwrap());
+    let train = [
+        "train",
+        "--cache",
+        cache,
+        "--splits",
+        splits,
+        "--task",
+        "normal_vs_abnormal",
+        "--width",
+        "8",
+        "--small-input",
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        "runs/a",
+    ];
+    let out = ok(&medfen(root, &train));
+    assert!(out.contains("medfen train: runs/a"), "{out}");
+    assert!(out.contains("2 epoch(s): completed 2 epochs"), "{out}");
+    let run = root.join("runs/a");
+    for f in [
+        "run.json",
+        "best.safetensors",
+        "last.safetensors",
+        "metrics.jsonl",
+        "report.json",
+    ] {
+        assert!(run.join(f).exists(), "no {f}");
+    }
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(stored["model"]["kind"], "ear2d");
+    assert_eq!(stored["early_stopping"]["monitor"], "auroc");
+    assert_eq!(stored["cache_spec"]["image_size"], 32);
+
+    // Same folder again without --resume: refused; with --resume: nothing left to do.
+    let err = failed(&medfen(root, &train));
+    assert!(err.contains("--resume"), "{err}");
+    let mut again = train.to_vec();
+    again.push("--resume");
+    assert!(ok(&medfen(root, &again)).contains("completed 2 epochs"));
+
+    let out = ok(&medfen(
+        root,
+        &[
+            "eval",
+            "--run",
+            "runs/a",
+            "--split",
+            "test",
+            "--replicates",
+            "200",
+            "--device",
+            "cpu",
+        ],
+    ));
+    assert!(
+        out.contains("AUROC") && out.contains("frozen from val"),
+        "{out}"
+    );
+    let csv = std::fs::read_to_string(run.join("eval/test-best/predictions.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.starts_with("exam_id,side,code,y_true,y_pred,y_prob,top1_slice"),
+        "{header}"
+    );
+    assert!(run.join("thresholds.json").exists());
+
+    // predict: one exam folder in, its two ears out
+    let date = std::fs::read_dir(&dicom)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let exam = std::fs::read_dir(&date)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = ok(&medfen(
+        root,
+        &[
+            "predict",
+            "--run",
+            "runs/a",
+            "--out",
+            "p.csv",
+            "--device",
+            "cpu",
+            exam.to_str().unwrap(),
+        ],
+    ));
+    assert!(out.contains("2 ears of 1 exams"), "{out}");
+    let p = std::fs::read_to_string(root.join("p.csv")).unwrap();
+    assert_eq!(p.lines().count(), 3);
+    assert!(p.lines().nth(1).unwrap().contains(",left,"));
+
+    // Bad input names what is wrong.
+    let mut bad = train.to_vec();
+    bad[2] = "no/such/cache";
+    let last = bad.len() - 1;
+    bad[last] = "runs/b";
+    let err = failed(&medfen(root, &bad));
+    assert!(err.contains("no/such/cache"), "{err}");
+    let mut bad = train.to_vec();
+    bad.extend(["--model", "ear2d-r99"]);
+    let out_at = bad.len() - 3;
+    bad[out_at] = "runs/c";
+    let err = failed(&medfen(root, &bad));
+    assert!(
+        err.contains("unknown model `ear2d-r99`") && err.contains("resnet3d-18"),
+        "{err}"
+    );
+    let err = failed(&medfen(
+        root,
+        &[
+            "eval",
+            "--run",
+            "runs/none",
+            "--split",
+            "test",
+            "--device",
+            "cpu",
+        ],
+    ));
+    assert!(
+        err.contains("runs/none") && err.contains("not a run folder"),
+        "{err}"
+    );
+}
