@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use medfen_cache::{Augment, CacheReader, make_batch};
+use medfen_cache::{Augment, CacheReader, make_batch_into};
 
 fn main() {
     let dir = std::env::args()
@@ -26,6 +26,33 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     println!("{{\"what\":\"memcpy\",\"ears\":{copied},\"seconds\":{secs}}}");
+    // One thread, one reused output buffer: the augmentation alone, without batch
+    // allocation or threads.
+    let spec = reader.spec().clone();
+    for (name, aug) in [
+        ("eval-record", Augment::eval(500.0, 3000.0)),
+        ("train-record", Augment::default()),
+    ] {
+        let mut out = vec![0f32; aug.channels() * spec.record_len()];
+        let (mut ears, start) = (0usize, Instant::now());
+        while start.elapsed().as_secs_f64() < 1.0 {
+            for i in 0..n {
+                medfen_cache::augment_record(
+                    reader.record_bytes(i),
+                    &spec,
+                    &aug,
+                    1,
+                    0,
+                    ears as u64,
+                    &mut out,
+                );
+                std::hint::black_box(&out);
+                ears += 1;
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!("{{\"what\":\"{name}\",\"threads\":1,\"ears\":{ears},\"seconds\":{secs}}}");
+    }
     let threads = rayon::current_num_threads();
     for (name, aug) in [
         ("eval", Augment::eval(500.0, 3000.0)),
@@ -39,10 +66,15 @@ fn main() {
             let records: Vec<usize> = (0..n).collect();
             let (mut ears, start) = (0usize, Instant::now());
             let mut epoch = 0;
+            // As the training loop uses the loader: batch buffers are recycled.
+            let mut buffer = Vec::new();
             while start.elapsed().as_secs_f64() < 2.0 {
                 for chunk in records.chunks(8) {
-                    let b = pool.install(|| make_batch(&reader, chunk, &aug, 1, epoch));
+                    let b = pool.install(|| {
+                        make_batch_into(&reader, chunk, &aug, 1, epoch, std::mem::take(&mut buffer))
+                    });
                     std::hint::black_box(&b);
+                    buffer = b.data;
                     ears += chunk.len();
                 }
                 epoch += 1;

@@ -43,7 +43,7 @@ mod store;
 pub use error::{Error, Result};
 pub use loader::{
     Augment, Batch, CacheReader, Loader, SamplerKind, augment_record, double_correction_warning,
-    epoch_order, make_batch,
+    epoch_order, make_batch, make_batch_into,
 };
 pub use roi::{
     CentreSource, EarRecord, Placement, extract_ears, extract_ears_lazy, temporal_air_profile,

@@ -256,27 +256,73 @@ impl SampleRng {
 const LUT_MIN: i32 = -2048;
 const LUT_LEN: usize = 6144;
 
-fn lut(level: f32, width: f32, scale: f32, shift: f32, gamma: f32) -> Vec<f32> {
-    let lo = level - width / 2.0;
-    #[allow(clippy::cast_precision_loss)]
-    (0..LUT_LEN)
-        .map(|i| {
-            let hu = (i as i32 + LUT_MIN) as f32;
-            let v = ((hu - lo) / width).clamp(0.0, 1.0);
-            let v = if (gamma - 1.0).abs() > 1e-6 {
-                v.powf(gamma)
-            } else {
-                v
-            };
-            (v * scale + shift).clamp(0.0, 1.0)
-        })
-        .collect()
+/// The map from HU to [0, 1] of one sample and channel: window, intensity scale and
+/// shift, gamma. Linear maps (gamma 1) are computed directly (vectorised); others go
+/// through a table over the HU range of the cache.
+enum Window {
+    Linear {
+        lo: f32,
+        width: f32,
+        scale: f32,
+        shift: f32,
+    },
+    Table(Vec<f32>),
+}
+
+impl Window {
+    fn new(level: f32, width: f32, scale: f32, shift: f32, gamma: f32) -> Self {
+        let lo = level - width / 2.0;
+        if (gamma - 1.0).abs() > 1e-6 {
+            Self::Table(
+                #[allow(clippy::cast_precision_loss, clippy::cast_possible_wrap)]
+                (0..LUT_LEN)
+                    .map(|i| {
+                        let hu = (i as i32 + LUT_MIN) as f32;
+                        let v = ((hu - lo) / width).clamp(0.0, 1.0).powf(gamma);
+                        (v * scale + shift).clamp(0.0, 1.0)
+                    })
+                    .collect(),
+            )
+        } else {
+            Self::Linear {
+                lo,
+                width,
+                scale,
+                shift,
+            }
+        }
+    }
+
+    /// `out[i] = map(hu[i])`.
+    fn apply(&self, hu: &[i16], out: &mut [f32]) {
+        match self {
+            Self::Linear {
+                lo,
+                width,
+                scale,
+                shift,
+            } => {
+                #[allow(clippy::cast_possible_truncation)]
+                let (min, max) = (LUT_MIN as i16, (LUT_MIN + LUT_LEN as i32 - 1) as i16);
+                for (o, &h) in out.iter_mut().zip(hu) {
+                    let h = f32::from(h.clamp(min, max));
+                    let v = ((h - lo) / width).clamp(0.0, 1.0);
+                    *o = (v * scale + shift).clamp(0.0, 1.0);
+                }
+            }
+            Self::Table(t) => {
+                for (o, &h) in out.iter_mut().zip(hu) {
+                    *o = lookup(t, h);
+                }
+            }
+        }
+    }
 }
 
 #[inline]
-fn lookup(table: &[f32], hu: i32) -> f32 {
+fn lookup(table: &[f32], hu: i16) -> f32 {
     #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
-    let i = (hu - LUT_MIN).clamp(0, LUT_LEN as i32 - 1) as usize;
+    let i = (i32::from(hu) - LUT_MIN).clamp(0, LUT_LEN as i32 - 1) as usize;
     table[i]
 }
 
@@ -315,13 +361,22 @@ pub fn augment_record(
     let ishift = rng.sym(aug.intensity_shift);
     let gamma = rng.range(aug.gamma.0, aug.gamma.1);
     let mut noise = PixelNoise(rng.0.next_u64() | 1);
-    let mut tables = vec![lut(level, width, iscale, ishift, gamma)];
+    let mut tables = vec![Window::new(level, width, iscale, ishift, gamma)];
     for &(l, w) in &aug.extra_windows {
-        tables.push(lut(l, w, 1.0, 0.0, 1.0));
+        tables.push(Window::new(l, w, 1.0, 0.0, 1.0));
     }
-    let value_at = |z: usize, idx: usize| -> i32 {
-        let i = 2 * (z * plane + idx);
-        i32::from(i16::from_le_bytes([raw[i], raw[i + 1]]))
+    // The record as i16 (records are little-endian and 2-byte aligned in the memory
+    // map; anything else is converted once).
+    let converted: Vec<i16>;
+    let src: &[i16] = match bytemuck::try_cast_slice::<u8, i16>(raw) {
+        Ok(v) if cfg!(target_endian = "little") => v,
+        _ => {
+            converted = raw
+                .chunks_exact(2)
+                .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                .collect();
+            &converted
+        }
     };
     #[allow(clippy::cast_precision_loss)]
     let half = s as f32 / 2.0;
@@ -331,6 +386,11 @@ pub fn augment_record(
     // Where every output pixel reads, computed once for all K slices.
     let flip = |i: usize, on: bool| if on { s - 1 - i } else { i };
     let source = if affine {
+        // Taps into the slice padded by one pixel of `pad_hu` on every side, so no tap
+        // is ever out of bounds: a point further out reads the pad with weight 1.
+        let p = s + 2;
+        #[allow(clippy::cast_precision_loss)]
+        let last = s as f32 - 1.0;
         let mut taps = Vec::with_capacity(plane);
         for r in 0..s {
             for c in 0..s {
@@ -344,115 +404,207 @@ pub fn augment_record(
                     cos * yy + sin * xx + half - 0.5,
                     -sin * yy + cos * xx + half - 0.5,
                 );
-                let (y0, x0) = (sy.floor(), sx.floor());
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    clippy::cast_precision_loss
-                )]
-                let at = |yy: f32, xx: f32| -> Option<usize> {
-                    (yy >= 0.0 && xx >= 0.0 && yy < s as f32 && xx < s as f32)
-                        .then(|| yy as usize * s + xx as usize)
+                let axis = |v: f32| -> (usize, f32) {
+                    let v0 = v.floor();
+                    if v0 < -1.0 {
+                        (0, 0.0) // pad row/column -1, weight on it
+                    } else if v0 > last {
+                        (s, 1.0) // pad row/column s, weight on it
+                    } else {
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        ((v0 + 1.0) as usize, v - v0)
+                    }
                 };
-                taps.push((
-                    [
-                        at(y0, x0),
-                        at(y0, x0 + 1.0),
-                        at(y0 + 1.0, x0),
-                        at(y0 + 1.0, x0 + 1.0),
-                    ],
-                    sy - y0,
-                    sx - x0,
-                ));
+                let ((y0, wy), (x0, wx)) = (axis(sy), axis(sx));
+                #[allow(clippy::cast_possible_truncation)]
+                taps.push(((y0 * p + x0) as u32, wy, wx));
             }
         }
         Source::Taps(taps)
-    } else {
+    } else if flip_r || flip_c {
+        #[allow(clippy::cast_possible_truncation)]
         Source::Pixel(
             (0..plane)
-                .map(|i| flip(i / s, flip_r) * s + flip(i % s, flip_c))
+                .map(|i| (flip(i / s, flip_r) * s + flip(i % s, flip_c)) as u32)
                 .collect(),
         )
+    } else {
+        Source::Identity
     };
-    let pad_f = f32::from(spec.pad_hu);
-    let identity = matches!(&source, Source::Pixel(_)) && !flip_r && !flip_c;
-    let mut values = vec![0i32; plane];
+    let pad = spec.pad_hu;
+    // Affine: every slice padded by one pixel of `pad_hu`, then the bilinear HU of all
+    // slices computed tile by tile, so a tile's taps stay in the L1 cache while all K
+    // slices use them (taps are read once per ear, not once per slice).
+    let mut padded = if affine {
+        vec![pad; (s + 2) * (s + 2)]
+    } else {
+        Vec::new()
+    };
+    let mut values = vec![
+        0i16;
+        if matches!(source, Source::Identity) {
+            0
+        } else {
+            plane
+        }
+    ];
+    let noise_table = normal_table();
     for z in 0..k {
         let base = z * plane;
-        // 1. The HU each output pixel takes (a straight copy when nothing moves).
-        match &source {
-            Source::Pixel(_) if identity => {
-                for (v, b) in values
-                    .iter_mut()
-                    .zip(raw[2 * base..2 * (base + plane)].chunks_exact(2))
-                {
-                    *v = i32::from(i16::from_le_bytes([b[0], b[1]]));
-                }
-            }
+        let slice = &src[base..base + plane];
+        // 1. The HU each output pixel takes.
+        let hu: &[i16] = match &source {
+            Source::Identity => slice,
             Source::Pixel(map) => {
                 for (v, &m) in values.iter_mut().zip(map) {
-                    *v = value_at(z, m);
+                    *v = slice[m as usize];
                 }
+                &values
             }
             Source::Taps(taps) => {
-                for (v, &(idx, fy, fx)) in values.iter_mut().zip(taps) {
-                    #[allow(clippy::cast_precision_loss)]
-                    let at = |j: usize| idx[j].map_or(pad_f, |p| value_at(z, p) as f32);
-                    let top = at(0) + (at(1) - at(0)) * fx;
-                    let bottom = at(2) + (at(3) - at(2)) * fx;
-                    let f = top + (bottom - top) * fy;
+                let p = s + 2;
+                for (row, dst) in slice
+                    .chunks_exact(s)
+                    .zip(padded.chunks_exact_mut(p).skip(1))
+                {
+                    dst[1..=s].copy_from_slice(row);
+                }
+                let (upper, lower) = (&padded[..], &padded[p..]);
+                for (v, &(i, wy, wx)) in values.iter_mut().zip(taps) {
+                    let i = i as usize;
+                    let (a, b, c, d) = (
+                        f32::from(upper[i]),
+                        f32::from(upper[i + 1]),
+                        f32::from(lower[i]),
+                        f32::from(lower[i + 1]),
+                    );
+                    let top = a + (b - a) * wx;
+                    let bottom = c + (d - c) * wx;
+                    let f = top + (bottom - top) * wy;
+                    // Round half away from zero by truncation (`f32::round` is a
+                    // library call on baseline x86-64, and this loop is the hot one).
                     #[allow(clippy::cast_possible_truncation)]
-                    let t = f as i32;
-                    #[allow(clippy::cast_precision_loss)]
-                    let frac = f - t as f32;
-                    *v = t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5);
+                    {
+                        *v = (f + 0.5f32.copysign(f)) as i16;
+                    }
+                }
+                &values
+            }
+        };
+        // 2. Window, intensity and gamma; then the noise (four draws per random word).
+        let first = &mut out[base..base + plane];
+        tables[0].apply(hu, first);
+        if aug.noise_std > 0.0 {
+            let std = aug.noise_std;
+            let mut o4 = first.chunks_exact_mut(4);
+            for o in &mut o4 {
+                let r = noise.next_u64();
+                for (j, v) in o.iter_mut().enumerate() {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let n = noise_table[((r >> (16 * j)) as usize) & (NOISE_LEN - 1)];
+                    *v = (*v + std * n).clamp(0.0, 1.0);
                 }
             }
-        }
-        // 2. Window, intensity and gamma through the table; noise; extra windows.
-        let first = &mut out[base..base + plane];
-        for (o, &v) in first.iter_mut().zip(&values) {
-            *o = lookup(&tables[0], v);
-        }
-        if aug.noise_std > 0.0 {
-            for o in first.iter_mut() {
-                *o = (*o + aug.noise_std * noise.next()).clamp(0.0, 1.0);
+            let r = noise.next_u64();
+            for (j, v) in o4.into_remainder().iter_mut().enumerate() {
+                #[allow(clippy::cast_possible_truncation)]
+                let n = noise_table[((r >> (16 * j)) as usize) & (NOISE_LEN - 1)];
+                *v = (*v + std * n).clamp(0.0, 1.0);
             }
         }
         for (ch, t) in tables.iter().enumerate().skip(1) {
             let start = ch * k * plane + base;
-            for (o, &v) in out[start..start + plane].iter_mut().zip(&values) {
-                *o = lookup(t, v);
-            }
+            t.apply(hu, &mut out[start..start + plane]);
         }
     }
 }
 
 /// Where the output pixels of a sample read, the same for its K slices.
 enum Source {
-    /// One source pixel (no affine): its index in the plane.
-    Pixel(Vec<usize>),
-    /// Bilinear taps: four plane indices (None outside) and the two weights.
-    Taps(Vec<([Option<usize>; 4], f32, f32)>),
+    /// Every pixel from where it is.
+    Identity,
+    /// One source pixel (flips, no affine): its index in the plane.
+    Pixel(Vec<u32>),
+    /// Bilinear taps: the top-left tap's index in the padded plane and the two weights.
+    Taps(Vec<(u32, f32, f32)>),
 }
 
-/// Fast approximately normal noise (xorshift64* and the sum of four 16-bit uniforms).
+/// Entries of the noise table (a power of two).
+const NOISE_LEN: usize = 4096;
+
+/// Standard normal quantiles at `(i + 0.5) / NOISE_LEN`: a uniformly drawn entry is a
+/// (finely discretised) standard normal draw.
+fn normal_table() -> &'static [f32] {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+        (0..NOISE_LEN)
+            .map(|i| normal_quantile((i as f64 + 0.5) / NOISE_LEN as f64) as f32)
+            .collect()
+    })
+}
+
+/// The standard normal quantile (Acklam's rational approximation without the
+/// refinement step: absolute error below 2e-5, far below the noise's discretisation).
+#[allow(clippy::unreadable_literal)]
+fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.383_577_518_672_69e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e1,
+        1.615858368580409e2,
+        -1.556989798598866e2,
+        6.680131188771972e1,
+        -1.328068155288572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549671010115819,
+        4.374664141464968,
+        2.938163982698783,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-3,
+        3.224671290700398e-1,
+        2.445134137142996,
+        3.754408661907416,
+    ];
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < 0.02425 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.02425 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// The per-pixel random stream (xorshift64*), four 16-bit draws per call.
 struct PixelNoise(u64);
 
 impl PixelNoise {
     #[inline]
-    fn next(&mut self) -> f32 {
+    fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
         self.0 = x;
-        let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        let sum = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48);
-        #[allow(clippy::cast_precision_loss)]
-        {
-            (sum as f32 - 131_070.0) / 37_837.23
-        }
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 }
 
@@ -541,9 +693,25 @@ pub fn make_batch(
     seed: u64,
     epoch: u64,
 ) -> Batch {
+    make_batch_into(reader, records, aug, seed, epoch, Vec::new())
+}
+
+/// [`make_batch`] writing into `buffer` (its allocation is reused: fresh multi-megabyte
+/// allocations cost more in page faults than the augmentation itself).
+pub fn make_batch_into(
+    reader: &CacheReader,
+    records: &[usize],
+    aug: &Augment,
+    seed: u64,
+    epoch: u64,
+    mut buffer: Vec<f32>,
+) -> Batch {
     let spec = reader.spec();
     let per = aug.channels() * spec.record_len();
-    let mut data = vec![0f32; per * records.len()];
+    // Every value is overwritten below; resizing only initialises new capacity.
+    buffer.resize(per * records.len(), 0.0);
+    buffer.truncate(per * records.len());
+    let mut data = buffer;
     data.par_chunks_mut(per).zip(records).for_each(|(out, &i)| {
         augment_record(
             reader.record_bytes(i),
@@ -570,8 +738,10 @@ pub fn make_batch(
 }
 
 /// Batches of one epoch made ahead by a background thread (at most `prefetch` waiting).
+/// Hand finished batches back with [`Loader::recycle`] to reuse their buffers.
 pub struct Loader {
     rx: Receiver<Batch>,
+    free: std::sync::mpsc::Sender<Vec<f32>>,
     worker: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -587,9 +757,11 @@ impl Loader {
         prefetch: usize,
     ) -> Self {
         let (tx, rx) = sync_channel(prefetch.max(1));
+        let (free, free_rx) = std::sync::mpsc::channel::<Vec<f32>>();
         let worker = std::thread::spawn(move || {
             for chunk in order.chunks(batch_size.max(1)) {
-                let batch = make_batch(&reader, chunk, &aug, seed, epoch);
+                let buffer = free_rx.try_recv().unwrap_or_default();
+                let batch = make_batch_into(&reader, chunk, &aug, seed, epoch, buffer);
                 if tx.send(batch).is_err() {
                     break; // the consumer went away
                 }
@@ -597,8 +769,14 @@ impl Loader {
         });
         Self {
             rx,
+            free,
             worker: Some(worker),
         }
+    }
+
+    /// Returns a consumed batch's buffer for reuse by later batches.
+    pub fn recycle(&self, batch: Batch) {
+        let _ = self.free.send(batch.data);
     }
 }
 
@@ -618,5 +796,95 @@ impl Drop for Loader {
         if let Some(w) = self.worker.take() {
             let _ = w.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(k: usize, s: usize) -> CacheSpec {
+        CacheSpec {
+            num_slices: k,
+            image_size: s,
+            ..CacheSpec::default()
+        }
+    }
+
+    fn flat(k: usize, s: usize, hu: i16) -> Vec<u8> {
+        (0..k * s * s).flat_map(|_| hu.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn the_noise_table_holds_standard_normal_quantiles() {
+        // Python's statistics.NormalDist().inv_cdf
+        assert!((normal_quantile(0.975) - 1.959_963_985).abs() < 2e-5);
+        assert!((normal_quantile(0.5)).abs() < 1e-12);
+        assert!((normal_quantile(0.001) + 3.090_232_306).abs() < 2e-5);
+        assert!((normal_quantile(0.999) - 3.090_232_306).abs() < 2e-5);
+        let t = normal_table();
+        let mean = t.iter().map(|&v| f64::from(v)).sum::<f64>() / t.len() as f64;
+        let var = t.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / t.len() as f64;
+        assert!(
+            mean.abs() < 1e-9 && (var - 1.0).abs() < 0.01,
+            "{mean} {var}"
+        );
+    }
+
+    #[test]
+    fn pixel_noise_has_the_requested_spread_around_the_window_value() {
+        let (k, s) = (4, 64);
+        let spec = spec(k, s);
+        // HU 500 sits at 0.5 in the 500/3000 window
+        let raw = flat(k, s, 500);
+        let aug = Augment {
+            noise_std: 0.02,
+            ..Augment::eval(500.0, 3000.0)
+        };
+        let mut out = vec![0f32; k * s * s];
+        augment_record(&raw, &spec, &aug, 3, 0, 9, &mut out);
+        let n = out.len() as f64;
+        let mean = out.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let sd = (out
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        assert!((mean - 0.5).abs() < 0.001, "mean {mean}");
+        assert!((sd - 0.02).abs() < 0.001, "sd {sd}");
+        // slices get different noise
+        assert_ne!(out[..s * s], out[s * s..2 * s * s]);
+    }
+
+    #[test]
+    fn an_affine_that_moves_nothing_is_the_identity_and_far_points_read_the_pad() {
+        let (k, s) = (2, 16);
+        let spec = spec(k, s);
+        let raw: Vec<u8> = (0..k * s * s)
+            .flat_map(|i| ((i % (s * s)) as i16 * 5 - 600).to_le_bytes())
+            .collect();
+        let still = Augment {
+            affine_prob: 1.0,
+            rotate_deg: 0.0,
+            scale: (1.0, 1.0),
+            shift: 0.0,
+            ..Augment::eval(500.0, 3000.0)
+        };
+        let (mut a, mut b) = (vec![0f32; k * s * s], vec![0f32; k * s * s]);
+        augment_record(&raw, &spec, &still, 1, 0, 0, &mut a);
+        augment_record(&raw, &spec, &Augment::eval(500.0, 3000.0), 1, 0, 0, &mut b);
+        assert_eq!(a, b);
+        // zoomed out 4x: the border of the output lies outside the source -> pad HU
+        let far = Augment {
+            scale: (0.25, 0.25),
+            ..still
+        };
+        augment_record(&raw, &spec, &far, 1, 0, 0, &mut a);
+        let pad = ((f32::from(spec.pad_hu) + 1000.0) / 3000.0).clamp(0.0, 1.0);
+        assert_eq!(a[0], pad);
+        assert_eq!(a[s * s - 1], pad);
+        // the centre still reads the image
+        assert_ne!(a[s / 2 * s + s / 2], pad);
     }
 }

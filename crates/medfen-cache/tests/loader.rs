@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use medfen_cache::{
     Augment, CacheReader, CacheSpec, Loader, SamplerKind, augment_record, build_cache,
-    double_correction_warning, epoch_order, make_batch,
+    double_correction_warning, epoch_order, make_batch, make_batch_into,
 };
 
 fn spec(k: usize, s: usize) -> CacheSpec {
@@ -138,6 +138,17 @@ fn batches_from_the_memory_map_are_deterministic_and_prefetched() {
         Loader::start(Arc::clone(&reader), order.clone(), 5, aug.clone(), 11, 2, 2).collect();
     assert_eq!(batches.len(), 3);
     assert_eq!(batches[1], make_batch(&reader, &order[5..10], &aug, 11, 2));
+    // Recycled buffers (bigger, holding old values) give the same batches: the last
+    // batch (2 ears) is made in the buffer of a 5-ear one.
+    let mut recycling = Loader::start(Arc::clone(&reader), order.clone(), 5, aug.clone(), 11, 2, 1);
+    let mut again = Vec::new();
+    while let Some(b) = recycling.next() {
+        again.push(b.clone());
+        recycling.recycle(b);
+    }
+    assert_eq!(again, batches);
+    let reused = make_batch_into(&reader, &order[10..], &aug, 11, 2, vec![7.0; 10_000]);
+    assert_eq!(reused, batches[2]);
     // Dropping a loader early does not hang.
     let mut early = Loader::start(reader, order, 1, aug, 11, 2, 1);
     assert!(early.next().is_some());

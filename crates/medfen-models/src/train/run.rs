@@ -487,6 +487,7 @@ pub fn train(
                 .collect();
             let (y, mask) = task_targets(&codes, &task, device);
             let xs = batch_inputs(&batch, device);
+            loader.recycle(batch);
             let fwd = autocast(config.precision, device, || model.forward(&xs, true));
             let l = loss.compute(&fwd.logits, &y, &mask);
             let value = l.double_value(&[]);

@@ -52,7 +52,7 @@ pub fn score_ears(
     device: Device,
 ) -> Result<(Vec<EarScore>, Option<f64>)> {
     let order: Vec<usize> = ears.iter().map(|e| e.record).collect();
-    let loader = Loader::start(
+    let mut loader = Loader::start(
         Arc::clone(reader),
         order,
         batch_size,
@@ -65,12 +65,13 @@ pub fn score_ears(
     let mut out = Vec::with_capacity(ears.len());
     let (mut loss_sum, mut loss_n) = (0.0f64, 0usize);
     let mut at = 0usize;
-    for batch in loader {
+    while let Some(batch) = loader.next() {
         let n = batch.records.len();
         let chunk = &ears[at..at + n];
         at += n;
+        let xs = batch_inputs(&batch, device);
+        loader.recycle(batch);
         let (probs, weights, batch_loss) = tch::no_grad(|| {
-            let xs = batch_inputs(&batch, device);
             let fwd = super::autocast(precision, device, || model.forward(&xs, false));
             let logits = fwd.logits.to_kind(Kind::Float);
             let batch_loss = loss.map(|l| {
