@@ -426,6 +426,10 @@ fn cache(ws: &Workspace) -> Result<()> {
         ])?;
     }
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    // Every contender reads the DICOM files from the page cache, not the first one
+    // from disk.
+    let warmed = warm_files(&data.join("synth").join("dicom"))?;
+    eprintln!("read {warmed} bytes of DICOM once to warm the page cache");
     let mut rust = Vec::new();
     for threads in [1, cores] {
         let root = data.join(format!("cache-{threads}"));
@@ -578,35 +582,48 @@ fn torch_python(ws: &Workspace) -> Result<std::path::PathBuf> {
 fn train(ws: &Workspace) -> Result<()> {
     let threads = 2;
     let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
-    let mut cmd = run::command("cargo", ws.root());
-    cmd.args([
-        "bench",
-        "--locked",
-        "-p",
-        "medfen-models",
-        "--bench",
-        "train",
-        "--",
-        &threads.to_string(),
-    ]);
-    for (k, v) in libtorch::cargo_env(&kit) {
-        cmd.env(k, v);
-    }
-    eprintln!("▶ {}", run::describe(&cmd));
-    let out = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("cannot run cargo bench")?;
-    if !out.status.success() {
-        bail!("the training benchmark failed ({})", out.status);
-    }
-    let rust = json_lines(&String::from_utf8_lossy(&out.stdout))?;
     let python = torch_python(ws)?;
     let script = ws.root().join("xtask").join("bench").join("train_torch.py");
-    let mut py = run::command(&python, ws.root());
-    py.arg(&script).arg(threads.to_string());
-    eprintln!("▶ {} (PyTorch eager)", run::describe(&py));
-    let torch = json_lines(&String::from_utf8_lossy(&run::output(&mut py)?.stdout))?;
+    // medfen and PyTorch take turns, twice; each case keeps its best median of the two
+    // rounds, so a noisy minute on a shared machine does not decide the ratio.
+    let mut rust: Vec<Value> = Vec::new();
+    let mut torch: Vec<Value> = Vec::new();
+    for round in 1..=2 {
+        eprintln!("round {round} of 2");
+        let mut cmd = run::command("cargo", ws.root());
+        cmd.args([
+            "bench",
+            "--locked",
+            "-p",
+            "medfen-models",
+            "--bench",
+            "train",
+            "--",
+            &threads.to_string(),
+        ]);
+        for (k, v) in libtorch::cargo_env(&kit) {
+            cmd.env(k, v);
+        }
+        eprintln!("▶ {}", run::describe(&cmd));
+        let out = cmd
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .context("cannot run cargo bench")?;
+        if !out.status.success() {
+            bail!("the training benchmark failed ({})", out.status);
+        }
+        keep_best(
+            &mut rust,
+            json_lines(&String::from_utf8_lossy(&out.stdout))?,
+        );
+        let mut py = run::command(&python, ws.root());
+        py.arg(&script).arg(threads.to_string());
+        eprintln!("▶ {} (PyTorch eager)", run::describe(&py));
+        keep_best(
+            &mut torch,
+            json_lines(&String::from_utf8_lossy(&run::output(&mut py)?.stdout))?,
+        );
+    }
     let mut results = Vec::new();
     println!(
         "{:<30} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}",
@@ -663,6 +680,38 @@ fn train(ws: &Workspace) -> Result<()> {
         "train",
         &serde_json::json!({"threads": threads, "cases": results}),
     )
+}
+
+/// Merges a benchmark round into `best`: per case, the lower step and inference times.
+fn keep_best(best: &mut Vec<Value>, round: Vec<Value>) {
+    for r in round {
+        match best.iter_mut().find(|b| b["case"] == r["case"]) {
+            None => best.push(r),
+            Some(b) => {
+                for key in ["train_step_ms", "inference_ms"] {
+                    if let (Some(new), Some(old)) = (r[key].as_f64(), b[key].as_f64())
+                        && new < old
+                    {
+                        b[key] = r[key].clone();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads every file under `dir` once; returns the bytes read.
+fn warm_files(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            total += warm_files(&path)?;
+        } else {
+            total += std::fs::read(&path).map_or(0, |b| b.len() as u64);
+        }
+    }
+    Ok(total)
 }
 
 fn write_results(ws: &Workspace, area: &str, value: &Value) -> Result<()> {

@@ -34,7 +34,15 @@ pub fn save(vs: &VarStore, path: &Path) -> Result<()> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{stem}.tmp-{}.safetensors", std::process::id()));
-    vs.save(&tmp).map_err(|source| Error::CheckpointWrite {
+    // safetensors holds contiguous data: channels-last weights are written as
+    // contiguous copies (loading copies back into whatever layout the model uses).
+    let mut tensors: Vec<(String, tch::Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(name, t)| (name, t.contiguous()))
+        .collect();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    tch::Tensor::write_safetensors(&tensors, &tmp).map_err(|source| Error::CheckpointWrite {
         path: path.to_path_buf(),
         source,
     })?;

@@ -255,8 +255,8 @@ impl AdamW {
         #[allow(clippy::cast_possible_wrap)]
         tensors.push(("step".into(), Tensor::from_slice(&[self.step as i64])));
         for p in &self.params {
-            tensors.push((format!("m.{}", p.name), p.m.shallow_clone()));
-            tensors.push((format!("v.{}", p.name), p.v.shallow_clone()));
+            tensors.push((format!("m.{}", p.name), p.m.contiguous()));
+            tensors.push((format!("v.{}", p.name), p.v.contiguous()));
         }
         let tmp = path.with_extension("tmp.safetensors");
         Tensor::write_safetensors(&tensors, &tmp).map_err(|source| Error::CheckpointWrite {

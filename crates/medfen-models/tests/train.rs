@@ -468,3 +468,35 @@ fn the_batch_size_probe_leaves_weights_and_batchnorm_statistics_untouched() {
         assert!(!g.defined() || g.abs().sum(tch::Kind::Float).double_value(&[]) == 0.0);
     }
 }
+
+#[test]
+fn channels_last_weights_compute_what_contiguous_ones_do() {
+    let _rng = rng_lock();
+    tch::manual_seed(2);
+    for (name, shape) in [
+        ("ear2d-r18", [2, 1, 4, 32, 32]),
+        ("resnet3d-10", [2, 1, 8, 24, 24]),
+    ] {
+        let spec = ModelSpec::from_name(name, 8, 1, 1, false).unwrap();
+        let model = medfen_models::train::Model::new(&spec, Device::Cpu);
+        let convs: Vec<Tensor> = model
+            .vs
+            .variables()
+            .into_values()
+            .filter(|t| t.dim() >= 4)
+            .collect();
+        // (1x1 kernels and one-channel stems are both layouts at once)
+        assert!(convs.iter().any(|t| !t.is_contiguous()));
+        let x = Tensor::rand(shape, (tch::Kind::Float, Device::Cpu));
+        let a = tch::no_grad(|| model.forward(&x, false).logits);
+        tch::no_grad(|| {
+            for (_, mut v) in model.vs.variables() {
+                let c = v.contiguous();
+                v.set_data(&c);
+            }
+        });
+        let b = tch::no_grad(|| model.forward(&x, false).logits);
+        let diff = (a - b).abs().max().double_value(&[]);
+        assert!(diff < 1e-4, "{name}: {diff}");
+    }
+}
