@@ -231,16 +231,16 @@ impl AdamW {
                 // In place, as PyTorch's single-tensor AdamW: two temporaries per
                 // tensor instead of seven (the step is memory bound on large models).
                 let _ = p.m.lerp_(&g, 1.0 - self.beta1);
-                let _ = p.v.g_mul_scalar_(self.beta2);
-                let _ = p.v.addcmul_(&(&g * (1.0 - self.beta2)), &g);
+                let _ = p.v.lerp_(&(&g * &g), 1.0 - self.beta2);
                 if lr == 0.0 {
                     continue; // moments advance; nothing moves
                 }
+                // p -= lr / c1 * m / (sqrt(v / c2) + eps), as p += m / denom with
+                // denom = (sqrt(v) / sqrt(c2) + eps) * (-c1 / lr), in two passes.
+                let scale = -c1 / lr;
                 let mut denom = p.v.sqrt();
-                let _ = denom.g_div_scalar_(c2.sqrt());
-                let _ = denom.g_add_scalar_(self.eps);
-                // p -= lr / c1 * m / denom, as p += m / (denom * -c1 / lr)
-                let _ = denom.g_mul_scalar_(-c1 / lr);
+                let _ = denom.g_mul_scalar_(scale / c2.sqrt());
+                let _ = denom.g_add_scalar_(self.eps * scale);
                 let _ = p.tensor.addcdiv_(&p.m, &denom);
             }
         });
