@@ -584,12 +584,12 @@ fn train(ws: &Workspace) -> Result<()> {
     let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
     let python = torch_python(ws)?;
     let script = ws.root().join("xtask").join("bench").join("train_torch.py");
-    // medfen and PyTorch take turns, twice; each case keeps its best median of the two
-    // rounds, so a noisy minute on a shared machine does not decide the ratio.
+    // medfen and PyTorch take turns, three times; each case keeps its best median of the
+    // three rounds, so a noisy minute on a shared machine does not decide the ratio.
     let mut rust: Vec<Value> = Vec::new();
     let mut torch: Vec<Value> = Vec::new();
-    for round in 1..=2 {
-        eprintln!("round {round} of 2");
+    for round in 1..=3 {
+        eprintln!("round {round} of 3");
         let mut cmd = run::command("cargo", ws.root());
         cmd.args([
             "bench",
