@@ -34,16 +34,18 @@
 //! ```
 #![warn(missing_docs)]
 
+mod augment;
 mod error;
 mod loader;
 mod roi;
 mod spec;
 mod store;
 
+pub use augment::{Augment, augment_record};
 pub use error::{Error, Result};
 pub use loader::{
-    Augment, Batch, CacheReader, Loader, SamplerKind, augment_record, double_correction_warning,
-    epoch_order, make_batch, make_batch_into,
+    Batch, CacheReader, Loader, SamplerKind, double_correction_warning, epoch_order, make_batch,
+    make_batch_into,
 };
 pub use roi::{
     CentreSource, EarRecord, Placement, extract_ears, extract_ears_lazy, temporal_air_profile,
