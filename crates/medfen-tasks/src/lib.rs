@@ -54,6 +54,7 @@ mod index;
 mod labels;
 mod manifest;
 mod patient_key;
+mod prepare;
 mod split;
 pub mod table;
 mod tasks;
@@ -70,6 +71,7 @@ pub use labels::{
 };
 pub use manifest::{Ear, ManifestReport, Side, build_manifest, read_manifest, write_manifest};
 pub use patient_key::{KeySource, PatientKeySecret, default_secret_path};
+pub use prepare::{Prepared, prepare};
 pub use split::{
     KeepMode, SplitCounts, SplitEar, SplitName, SplitOptions, SplitPlan, SplitReport, Subset,
     make_split,

@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use medfen_cache::{CacheSpec, Sampling, build_cache, sources_from};
-use medfen_tasks::{
-    IndexOptions, LabelOptions, PatientKeySecret, SplitOptions, TaskRegistry, build_index,
-    build_manifest, make_split, read_labels, write_manifest,
-};
+use medfen_tasks::{PatientKeySecret, SplitOptions, prepare};
 
 const EXE: &str = env!("CARGO_BIN_EXE_medfen-torch");
 
@@ -49,36 +46,20 @@ fn dataset(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             .with_difficulty(medfen_synth::Difficulty::Easy),
     )
     .unwrap();
-    let labels = read_labels(&data.join("labels.xlsx"), &LabelOptions::default()).unwrap();
-    let index = build_index(
-        &labels,
-        &data.join("dicom"),
-        &IndexOptions::default(),
-        &|_| {},
-    )
-    .unwrap();
-    let exams = dir.join("work/exams.parquet");
-    index.write(&exams, &labels).unwrap();
-    let (ears, table, report) = build_manifest(
-        &exams,
-        None,
-        &PatientKeySecret::from_bytes(b"0123456789abcdef0123456789abcdef"),
-        &TaskRegistry::builtin(),
-        &|_| {},
-    )
-    .unwrap();
-    let manifest = dir.join("work/ears.parquet");
-    write_manifest(&manifest, &table, &report).unwrap();
-    let splits = dir.join("work/splits");
     let options = SplitOptions {
         val: 0.25,
         test: 0.25,
         ..SplitOptions::default()
     };
-    make_split(&ears, &options)
-        .unwrap()
-        .write(&splits, &manifest)
-        .unwrap();
+    let out = prepare(
+        &data.join("labels.xlsx"),
+        &data.join("dicom"),
+        &dir.join("work"),
+        &PatientKeySecret::from_bytes(b"0123456789abcdef0123456789abcdef"),
+        &options,
+    )
+    .unwrap();
+    let (exams, splits) = (out.exams, out.splits);
     let spec = CacheSpec {
         num_slices: 8,
         image_size: 32,

@@ -4,10 +4,7 @@
 use std::path::Path;
 
 use medfen_cache::{CacheSource, CacheSpec, Sampling, sources_from};
-use medfen_tasks::{
-    IndexOptions, LabelOptions, PatientKeySecret, SplitOptions, TaskRegistry, build_index,
-    build_manifest, make_split, read_labels, write_manifest,
-};
+use medfen_tasks::{PatientKeySecret, SplitOptions, prepare};
 
 pub fn small_spec() -> CacheSpec {
     CacheSpec {
@@ -28,30 +25,13 @@ pub fn sources(dir: &Path, exams: usize) -> Vec<CacheSource> {
             .with_matrix(64),
     )
     .unwrap();
-    let labels = read_labels(&data.join("labels.xlsx"), &LabelOptions::default()).unwrap();
-    let index = build_index(
-        &labels,
+    let out = prepare(
+        &data.join("labels.xlsx"),
         &data.join("dicom"),
-        &IndexOptions::default(),
-        &|_| {},
-    )
-    .unwrap();
-    let exams_path = dir.join("work/exams.parquet");
-    index.write(&exams_path, &labels).unwrap();
-    let (ears, table, report) = build_manifest(
-        &exams_path,
-        None,
+        &dir.join("work"),
         &PatientKeySecret::from_bytes(b"0123456789abcdef0123456789abcdef"),
-        &TaskRegistry::builtin(),
-        &|_| {},
+        &SplitOptions::default(),
     )
     .unwrap();
-    let manifest = dir.join("work/ears.parquet");
-    write_manifest(&manifest, &table, &report).unwrap();
-    let splits = dir.join("work/splits");
-    make_split(&ears, &SplitOptions::default())
-        .unwrap()
-        .write(&splits, &manifest)
-        .unwrap();
-    sources_from(&exams_path, &splits).unwrap()
+    sources_from(&out.exams, &out.splits).unwrap()
 }

@@ -13,10 +13,7 @@ use medfen_models::train::{
     EarlyStopping, LossSpec, ModelSpec, Monitor, PosWeight, Precision, TrainConfig,
 };
 use medfen_synth::{Difficulty, DiseasedSides, SynthConfig};
-use medfen_tasks::{
-    IndexOptions, LabelOptions, PatientKeySecret, SplitOptions, TaskRegistry, build_index,
-    build_manifest, make_split, read_labels, write_manifest,
-};
+use medfen_tasks::{PatientKeySecret, SplitOptions, prepare};
 
 /// libtorch's random generator is global: tests that seed it run one at a time.
 static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -71,34 +68,19 @@ pub fn prepared(name: &str, exams: usize, sides: DiseasedSides, image_size: usiz
                 .with_diseased_sides(sides),
         )
         .unwrap();
-        let labels = read_labels(&data.join("labels.xlsx"), &LabelOptions::default()).unwrap();
-        let index = build_index(
-            &labels,
-            &data.join("dicom"),
-            &IndexOptions::default(),
-            &|_| {},
-        )
-        .unwrap();
-        index.write(&exams_path, &labels).unwrap();
-        let (ears, table, report) = build_manifest(
-            &exams_path,
-            None,
-            &PatientKeySecret::from_bytes(b"0123456789abcdef0123456789abcdef"),
-            &TaskRegistry::builtin(),
-            &|_| {},
-        )
-        .unwrap();
-        let manifest = root.join("work/ears.parquet");
-        write_manifest(&manifest, &table, &report).unwrap();
         let options = SplitOptions {
             val: 0.2,
             test: 0.25,
             ..SplitOptions::default()
         };
-        make_split(&ears, &options)
-            .unwrap()
-            .write(&splits, &manifest)
-            .unwrap();
+        prepare(
+            &data.join("labels.xlsx"),
+            &data.join("dicom"),
+            &root.join("work"),
+            &PatientKeySecret::from_bytes(b"0123456789abcdef0123456789abcdef"),
+            &options,
+        )
+        .unwrap();
         std::fs::write(root.join("work/done"), b"").unwrap();
     }
     drop(lock);
