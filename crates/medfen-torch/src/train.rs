@@ -43,14 +43,15 @@ pub struct Args {
     /// Training subset folder of the split: 1pct, 20pct, 100pct, ...
     #[arg(long, default_value = "100pct")]
     subset: String,
-    /// Task from the registry (`medfen split --help` lists them), e.g.
+    /// Task from the registry (an unknown name lists the known ones), e.g.
     /// normal_vs_abnormal, normal_vs_cholesteatoma, six_class.
     #[arg(long)]
     task: String,
     /// TOML file with user-defined tasks.
     #[arg(long, value_name = "FILE")]
     tasks_file: Option<PathBuf>,
-    /// Network: ear2d-r18|r34|r50 (attention over slices; add -mean for mean pooling)
+    /// Network: ear2d-r18|r34|r50 (attention over slices; add -mean for mean pooling or
+    /// -transformer for a transformer over slices)
     /// or resnet3d-10|18|34|50|101|152|200.
     #[arg(long, default_value = "ear2d-r18")]
     model: String,
