@@ -59,6 +59,20 @@ fn json_lines(text: &str) -> Result<Vec<Value>> {
         .collect()
 }
 
+/// Runs a benchmark command (its progress on the terminal) and parses the JSON lines
+/// it prints; `what` names it in errors.
+fn bench_rows(cmd: &mut std::process::Command, what: &str) -> Result<Vec<Value>> {
+    eprintln!("▶ {}", run::describe(cmd));
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot start {what}"))?;
+    if !out.status.success() {
+        bail!("{what} failed ({})", out.status);
+    }
+    json_lines(&String::from_utf8_lossy(&out.stdout))
+}
+
 fn field(v: &Value, key: &str) -> Result<f64> {
     v[key]
         .as_f64()
@@ -79,15 +93,7 @@ fn metrics(ws: &Workspace) -> Result<()> {
         "--",
     ])
     .arg(&data);
-    eprintln!("▶ {}", run::describe(&rust));
-    let out = rust
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("cannot run cargo bench")?;
-    if !out.status.success() {
-        bail!("the Rust benchmark failed ({})", out.status);
-    }
-    let rust_rows = json_lines(&String::from_utf8_lossy(&out.stdout))?;
+    let rust_rows = bench_rows(&mut rust, "the Rust benchmark")?;
     let script = ws
         .root()
         .join("xtask")
@@ -200,15 +206,7 @@ fn cargo_bench_lines(
             );
     }
     cmd.arg("--").args(args).arg(dir).args(only);
-    eprintln!("▶ {}", run::describe(&cmd));
-    let out = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("cannot run cargo bench")?;
-    if !out.status.success() {
-        bail!("the Rust benchmark failed ({})", out.status);
-    }
-    json_lines(&String::from_utf8_lossy(&out.stdout))
+    bench_rows(&mut cmd, "the Rust benchmark")
 }
 
 fn count_files(dir: &Path) -> usize {
@@ -502,15 +500,7 @@ fn cache(ws: &Workspace) -> Result<()> {
             "--",
         ])
         .arg(&rust[1].2);
-    eprintln!("▶ {}", run::describe(&loader));
-    let out = loader
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("cannot run cargo bench")?;
-    if !out.status.success() {
-        bail!("the loader benchmark failed ({})", out.status);
-    }
-    let rows = json_lines(&String::from_utf8_lossy(&out.stdout))?;
+    let rows = bench_rows(&mut loader, "the loader benchmark")?;
     let rate = |what: &str, threads: Option<usize>| -> Result<f64> {
         let r = rows
             .iter()
@@ -604,18 +594,7 @@ fn train(ws: &Workspace) -> Result<()> {
         for (k, v) in libtorch::cargo_env(&kit) {
             cmd.env(k, v);
         }
-        eprintln!("▶ {}", run::describe(&cmd));
-        let out = cmd
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .context("cannot run cargo bench")?;
-        if !out.status.success() {
-            bail!("the training benchmark failed ({})", out.status);
-        }
-        keep_best(
-            &mut rust,
-            json_lines(&String::from_utf8_lossy(&out.stdout))?,
-        );
+        keep_best(&mut rust, bench_rows(&mut cmd, "the training benchmark")?);
         let mut py = run::command(&python, ws.root());
         py.arg(&script).arg(threads.to_string());
         eprintln!("▶ {} (PyTorch eager)", run::describe(&py));

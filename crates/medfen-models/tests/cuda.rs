@@ -25,6 +25,15 @@ fn gpu() -> Device {
     device
 }
 
+fn run_on(out: &std::path::Path, device: Device) -> RunOptions {
+    RunOptions {
+        out: out.to_path_buf(),
+        resume: false,
+        device,
+        stop_after_steps: None,
+    }
+}
+
 #[test]
 fn cuda_is_linked_and_computes() {
     let device = gpu();
@@ -43,17 +52,7 @@ fn mixed_precision_training_runs_and_gpu_predictions_match_cpu() {
         let mut cfg = config(&p, "normal_vs_abnormal", 3);
         cfg.precision = precision;
         let out = dir.path().join(format!("{precision:?}"));
-        let report = train(
-            &cfg,
-            &RunOptions {
-                out: out.clone(),
-                resume: false,
-                device,
-                stop_after_steps: None,
-            },
-            &mut |_| {},
-        )
-        .unwrap();
+        let report = train(&cfg, &run_on(&out, device), &mut |_| {}).unwrap();
         assert_eq!(report.epochs_run, 3);
         let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
         for l in lines.lines() {
@@ -64,17 +63,7 @@ fn mixed_precision_training_runs_and_gpu_predictions_match_cpu() {
     // fp32 on the GPU against the CPU: the same checkpoint, nearly the same numbers.
     let cfg = config(&p, "normal_vs_abnormal", 2);
     let out = dir.path().join("fp32");
-    train(
-        &cfg,
-        &RunOptions {
-            out: out.clone(),
-            resume: false,
-            device,
-            stop_after_steps: None,
-        },
-        &mut |_| {},
-    )
-    .unwrap();
+    train(&cfg, &run_on(&out, device), &mut |_| {}).unwrap();
     let eval = |device| {
         evaluate(&EvalOptions {
             run: out.clone(),
