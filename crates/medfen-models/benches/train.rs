@@ -2,7 +2,8 @@
 //! printed as JSON lines for `cargo xtask bench train` (which runs the same models in
 //! PyTorch eager in the same run and prints the ratios).
 //!
-//! Usage: `cargo bench -p medfen-models --bench train -- [THREADS]`.
+//! Usage: `cargo bench -p medfen-models --bench train -- [THREADS [CASE]]` (CASE: run
+//! only the cases whose name contains it).
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
 
 use std::time::Instant;
@@ -39,11 +40,12 @@ fn time(mut f: impl FnMut()) -> (f64, usize) {
 }
 
 fn main() {
-    let threads: i32 = std::env::args()
+    let args: Vec<String> = std::env::args()
         .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(2);
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let threads: i32 = args.first().and_then(|a| a.parse().ok()).unwrap_or(2);
+    let only = args.get(1).map_or("", String::as_str);
     tch::set_num_threads(threads);
     let ear2d = ModelSpec::Ear2d(Ear2dConfig {
         pooling: SlicePooling::GatedAttention { hidden: 128 },
@@ -66,7 +68,7 @@ fn main() {
             shape: [2, 1, 32, 128, 128],
         },
     ];
-    for case in &cases {
+    for case in cases.iter().filter(|c| c.name.contains(only)) {
         tch::manual_seed(0);
         let model = Model::new(&case.spec, Device::Cpu);
         let mut opt = AdamW::new(&model.vs, 1e-2);
@@ -82,10 +84,13 @@ fn main() {
             loss.backward();
             opt.step(1e-4);
         });
+        // As `medfen eval` and `medfen predict` run a loaded checkpoint: BatchNorm folded
+        // once, then batch after batch.
+        let inference = model.for_inference();
         let (infer_ms, n_infer) = time(|| {
             tch::no_grad(|| {
-                let _ = model
-                    .forward(&xs, false)
+                let _ = inference
+                    .forward(&xs)
                     .logits
                     .sum(Kind::Float)
                     .double_value(&[]);

@@ -3,7 +3,7 @@
 
 use medfen_models::data::{batch_inputs, masked_mean, task_targets};
 use medfen_models::nets::{
-    DualEar2d, Ear2d, Ear2dConfig, ResNet2d, ResNet2dConfig, ResNet3d, ResNet3dConfig,
+    DualEar2d, Ear2d, Ear2dConfig, Pass, ResNet2d, ResNet2dConfig, ResNet3d, ResNet3dConfig,
     ResNet3dDepth, ResNetDepth, Shortcut, SlicePooling,
 };
 use tch::nn::{self, ModuleT, OptimizerConfig};
@@ -344,4 +344,118 @@ fn cache_batches_feed_ear2d_and_masked_losses_never_go_nan() {
     );
     assert_eq!(Vec::<i64>::try_from(&y6).unwrap(), vec![5, 0]);
     assert_eq!(Vec::<bool>::try_from(&mask6).unwrap(), vec![true, false]);
+}
+
+/// Gives every BatchNorm of `vs` non-trivial affine parameters and running statistics
+/// (random weights and biases, then three training-mode passes of `run`).
+fn randomise_batch_norms(vs: &nn::VarStore, run: impl Fn()) {
+    tch::no_grad(|| {
+        for (name, mut v) in vs.variables() {
+            if name.contains("bn") || name.contains("downsample.1") {
+                match name.rsplit('.').next() {
+                    Some("weight") => v.copy_(&(Tensor::rand_like(&v) + 0.5)),
+                    Some("bias") => v.copy_(&(Tensor::randn_like(&v) * 0.3)),
+                    _ => {}
+                }
+            }
+        }
+    });
+    for _ in 0..3 {
+        run();
+    }
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b).abs().max().double_value(&[])
+}
+
+#[test]
+fn folded_batch_norm_inference_equals_evaluation_mode() {
+    let _rng = rng_lock();
+    tch::manual_seed(11);
+    // 2D: basic and bottleneck blocks, both stems, through ear2d's pooling and head.
+    for (depth, small_input) in [(ResNetDepth::R18, false), (ResNetDepth::R50, true)] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = Ear2dConfig {
+            encoder: ResNet2dConfig {
+                small_input,
+                ..small(depth)
+            },
+            outputs: 3,
+            ..Ear2dConfig::default()
+        };
+        let net = Ear2d::new(&vs.root(), &config);
+        medfen_models::train::to_channels_last(&vs);
+        let x = Tensor::randn([2, 1, 4, 32, 32], (Kind::Float, Device::Cpu)) * 2.0 + 0.5;
+        randomise_batch_norms(&vs, || {
+            let _ = net.forward(&x, true);
+        });
+        let folded = net.fold();
+        assert_eq!(folded.len(), if small_input { 53 } else { 20 });
+        let (eval, fast) = tch::no_grad(|| {
+            (
+                net.forward_pass(&x, Pass::Eval),
+                net.forward_pass(&x, Pass::Folded(&folded)),
+            )
+        });
+        let scale = eval.logits.abs().max().double_value(&[]);
+        assert!(scale > 0.1, "{depth:?}: degenerate logits {scale}");
+        let diff = max_abs_diff(&eval.logits, &fast.logits);
+        assert!(
+            diff <= 1e-4 * scale,
+            "{depth:?}: logits differ by {diff} (scale {scale})"
+        );
+        let wdiff = max_abs_diff(&eval.slice_weights, &fast.slice_weights);
+        assert!(wdiff <= 1e-5, "{depth:?}: slice weights differ by {wdiff}");
+        // The pass really skips BatchNorm: changing its statistics after folding changes
+        // evaluation mode but not the folded weights' result.
+        tch::no_grad(|| {
+            let mut rv = vs.variables()["encoder.bn1.running_var"].shallow_clone();
+            let _ = rv.fill_(100.0);
+        });
+        let (eval2, fast2) = tch::no_grad(|| {
+            (
+                net.forward_pass(&x, Pass::Eval),
+                net.forward_pass(&x, Pass::Folded(&folded)),
+            )
+        });
+        assert!(max_abs_diff(&eval.logits, &eval2.logits) > 1e-3 * scale);
+        assert_eq!(max_abs_diff(&fast.logits, &fast2.logits), 0.0);
+    }
+    // 3D: shortcut A (padding) and B (projection).
+    for (depth, shortcut) in [
+        (ResNet3dDepth::R10, Shortcut::A),
+        (ResNet3dDepth::R18, Shortcut::B),
+    ] {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let net = ResNet3d::new(
+            &vs.root(),
+            &ResNet3dConfig {
+                depth,
+                width: 8,
+                shortcut,
+                outputs: 2,
+                ..ResNet3dConfig::default()
+            },
+        );
+        medfen_models::train::to_channels_last(&vs);
+        let x = Tensor::randn([2, 1, 8, 16, 16], (Kind::Float, Device::Cpu));
+        randomise_batch_norms(&vs, || {
+            let _ = net.forward(&x, Pass::Train);
+        });
+        let folded = net.fold();
+        let (eval, fast) = tch::no_grad(|| {
+            (
+                net.forward(&x, Pass::Eval),
+                net.forward(&x, Pass::Folded(&folded)),
+            )
+        });
+        let scale = eval.abs().max().double_value(&[]);
+        assert!(scale > 0.01, "{depth:?}: degenerate logits {scale}");
+        let diff = max_abs_diff(&eval, &fast);
+        assert!(
+            diff <= 1e-4 * scale,
+            "{depth:?}/{shortcut:?}: logits differ by {diff}"
+        );
+    }
 }

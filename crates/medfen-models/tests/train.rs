@@ -485,8 +485,22 @@ fn channels_last_weights_compute_what_contiguous_ones_do() {
             .into_values()
             .filter(|t| t.dim() >= 4)
             .collect();
-        // (1x1 kernels and one-channel stems are both layouts at once)
-        assert!(convs.iter().any(|t| !t.is_contiguous()));
+        // Every weight has PyTorch's channels-last strides (channel stride 1, the last
+        // spatial stride the channel count), also the one-input-channel stem, whose
+        // contiguous strides would keep the largest activations channels-first.
+        for w in &convs {
+            let (size, stride) = (w.size(), w.stride());
+            assert_eq!(stride[1], 1, "{name}: {size:?} has strides {stride:?}");
+            assert_eq!(
+                stride[size.len() - 1],
+                size[1],
+                "{name}: {size:?} {stride:?}"
+            );
+        }
+        assert!(
+            convs.iter().any(|t| t.size()[1] == 1),
+            "{name}: no stem checked"
+        );
         let x = Tensor::rand(shape, (tch::Kind::Float, Device::Cpu));
         let a = tch::no_grad(|| model.forward(&x, false).logits);
         tch::no_grad(|| {

@@ -3,10 +3,11 @@
 //! gives the logits.
 
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, ModuleT};
+use tch::nn;
 use tch::{Kind, Tensor};
 
 use super::attention::{GatedAttention, SlicePooling};
+use super::conv_bn::{FoldedWeights, Pass};
 use super::resnet2d::{ResNet2d, ResNet2dConfig};
 use super::transformer::TransformerPooling;
 
@@ -92,9 +93,25 @@ impl Ear2d {
     /// # Panics
     /// When the input does not have five dimensions.
     pub fn forward(&self, xs: &Tensor, train: bool) -> Ear2dOutput {
+        self.forward_pass(xs, if train { Pass::Train } else { Pass::Eval })
+    }
+
+    /// The encoder's BatchNorm folded into its convolutions, for
+    /// [`Ear2d::forward_pass`] with [`Pass::Folded`] (inference only; compute it again
+    /// after the weights change).
+    pub fn fold(&self) -> FoldedWeights {
+        self.encoder.fold()
+    }
+
+    /// Like [`Ear2d::forward`], with the encoder run as `pass` says.
+    ///
+    /// # Panics
+    /// When the input does not have five dimensions.
+    pub fn forward_pass(&self, xs: &Tensor, pass: Pass<'_>) -> Ear2dOutput {
+        let train = pass.train();
         let (b, c, k, h, w) = xs.size5().expect("input [B, C, K, H, W]");
         let slices = xs.permute([0, 2, 1, 3, 4]).reshape([b * k, c, h, w]);
-        let features = self.encoder.forward_t(&slices, train).reshape([b, k, -1]);
+        let features = self.encoder.forward(&slices, pass).reshape([b, k, -1]);
         let (pooled, weights) = match (&self.attention, &self.transformer) {
             (Some(a), _) => a.pool(&features),
             (None, Some(t)) => t.pool(&features, train),

@@ -2,6 +2,7 @@
 //! ear2d model that joins them (also in the dual per-exam form), and MONAI's 3D ResNets.
 
 mod attention;
+mod conv_bn;
 mod dual;
 mod ear2d;
 mod resnet2d;
@@ -9,6 +10,7 @@ mod resnet3d;
 mod transformer;
 
 pub use attention::{GatedAttention, SlicePooling};
+pub use conv_bn::{FoldedWeights, Pass};
 pub use dual::{DualEar2d, DualOutput};
 pub use ear2d::{Ear2d, Ear2dConfig, Ear2dOutput};
 pub use resnet2d::{ResNet2d, ResNet2dConfig, ResNetDepth};

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use tch::Tensor;
 use tch::nn::{self, ModuleT};
 
+use super::conv_bn::{ConvBn, FoldedWeights, Pass, UnitCounter, fold_units};
+
 /// Depth of the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,80 +61,64 @@ impl Default for ResNet2dConfig {
     }
 }
 
-fn conv(p: &nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64) -> nn::Conv2D {
-    nn::conv2d(p, c_in, c_out, k, super::conv_config(k, stride))
-}
-
-fn bn(p: &nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm2d(p, c, super::bn_config())
-}
-
 #[derive(Debug)]
 struct Block {
-    convs: Vec<(nn::Conv2D, nn::BatchNorm)>,
-    shortcut: Option<(nn::Conv2D, nn::BatchNorm)>,
+    convs: Vec<ConvBn>,
+    shortcut: Option<ConvBn>,
 }
 
 impl Block {
-    fn new(p: &nn::Path, depth: ResNetDepth, c_in: i64, planes: i64, stride: i64) -> Self {
+    fn new(
+        p: &nn::Path,
+        depth: ResNetDepth,
+        (c_in, planes, stride): (i64, i64, i64),
+        units: &mut UnitCounter,
+    ) -> Self {
         let out = planes * depth.expansion();
+        let mut unit = |name: usize, shape| {
+            ConvBn::new_2d(
+                &(p / format!("conv{name}")),
+                &(p / format!("bn{name}")),
+                shape,
+                units,
+            )
+        };
         let convs = if depth == ResNetDepth::R50 {
             vec![
-                (
-                    conv(&(p / "conv1"), c_in, planes, 1, 1),
-                    bn(&(p / "bn1"), planes),
-                ),
-                (
-                    conv(&(p / "conv2"), planes, planes, 3, stride),
-                    bn(&(p / "bn2"), planes),
-                ),
-                (
-                    conv(&(p / "conv3"), planes, out, 1, 1),
-                    bn(&(p / "bn3"), out),
-                ),
+                unit(1, (c_in, planes, 1, 1)),
+                unit(2, (planes, planes, 3, stride)),
+                unit(3, (planes, out, 1, 1)),
             ]
         } else {
             vec![
-                (
-                    conv(&(p / "conv1"), c_in, planes, 3, stride),
-                    bn(&(p / "bn1"), planes),
-                ),
-                (
-                    conv(&(p / "conv2"), planes, planes, 3, 1),
-                    bn(&(p / "bn2"), planes),
-                ),
+                unit(1, (c_in, planes, 3, stride)),
+                unit(2, (planes, planes, 3, 1)),
             ]
         };
         let shortcut = (stride != 1 || c_in != out).then(|| {
-            (
-                conv(&(p / "downsample" / 0), c_in, out, 1, stride),
-                bn(&(p / "downsample" / 1), out),
+            ConvBn::new_2d(
+                &(p / "downsample" / 0),
+                &(p / "downsample" / 1),
+                (c_in, out, 1, stride),
+                units,
             )
         });
         Self { convs, shortcut }
     }
 
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut h = xs.shallow_clone();
-        let last = self.convs.len() - 1;
-        for (i, (c, b)) in self.convs.iter().enumerate() {
-            h = h.apply(c).apply_t(b, train);
-            if i < last {
-                h = h.relu();
-            }
-        }
-        let skip = match &self.shortcut {
-            Some((c, b)) => xs.apply(c).apply_t(b, train),
-            None => xs.shallow_clone(),
-        };
-        (h + skip).relu()
+    fn units(&self) -> impl Iterator<Item = &ConvBn> {
+        self.convs.iter().chain(&self.shortcut)
+    }
+
+    fn forward(&self, xs: &Tensor, pass: Pass<'_>) -> Tensor {
+        super::conv_bn::residual(xs, &self.convs, self.shortcut.as_ref(), pass)
     }
 }
 
 /// A ResNet trunk: image `[N, C, H, W]` to features `[N, F]` (global average pool).
 #[derive(Debug)]
 pub struct ResNet2d {
-    stem: (nn::Conv2D, nn::BatchNorm),
+    stem: ConvBn,
     small_input: bool,
     blocks: Vec<Block>,
     features: i64,
@@ -142,17 +128,14 @@ impl ResNet2d {
     /// Builds the network's variables under `p`.
     pub fn new(p: &nn::Path, config: &ResNet2dConfig) -> Self {
         let w = config.width;
-        let stem = if config.small_input {
-            (
-                conv(&(p / "conv1"), config.in_channels, w, 3, 1),
-                bn(&(p / "bn1"), w),
-            )
-        } else {
-            (
-                conv(&(p / "conv1"), config.in_channels, w, 7, 2),
-                bn(&(p / "bn1"), w),
-            )
-        };
+        let mut units = UnitCounter::default();
+        let (k, stride) = if config.small_input { (3, 1) } else { (7, 2) };
+        let stem = ConvBn::new_2d(
+            &(p / "conv1"),
+            &(p / "bn1"),
+            (config.in_channels, w, k, stride),
+            &mut units,
+        );
         let mut blocks = Vec::new();
         let mut c_in = w;
         for (stage, &n) in config.depth.blocks().iter().enumerate() {
@@ -160,7 +143,12 @@ impl ResNet2d {
             for b in 0..n {
                 let stride = if stage > 0 && b == 0 { 2 } else { 1 };
                 let path = p / format!("layer{}", stage + 1) / b;
-                blocks.push(Block::new(&path, config.depth, c_in, planes, stride));
+                blocks.push(Block::new(
+                    &path,
+                    config.depth,
+                    (c_in, planes, stride),
+                    &mut units,
+                ));
                 c_in = planes * config.depth.expansion();
             }
         }
@@ -176,17 +164,28 @@ impl ResNet2d {
     pub fn features(&self) -> i64 {
         self.features
     }
-}
 
-impl ModuleT for ResNet2d {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut h = xs.apply(&self.stem.0).apply_t(&self.stem.1, train).relu();
+    /// BatchNorm folded into every convolution, for [`Pass::Folded`]; compute it again
+    /// after the weights change.
+    pub fn fold(&self) -> FoldedWeights {
+        fold_units(std::iter::once(&self.stem).chain(self.blocks.iter().flat_map(Block::units)))
+    }
+
+    /// Features `[N, F]` of images `[N, C, H, W]`.
+    pub fn forward(&self, xs: &Tensor, pass: Pass<'_>) -> Tensor {
+        let mut h = super::conv_bn::relu(self.stem.forward(xs, pass));
         if !self.small_input {
             h = h.max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
         }
         for b in &self.blocks {
-            h = b.forward_t(&h, train);
+            h = b.forward(&h, pass);
         }
         h.adaptive_avg_pool2d([1, 1]).flatten(1, -1)
+    }
+}
+
+impl ModuleT for ResNet2d {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.forward(xs, if train { Pass::Train } else { Pass::Eval })
     }
 }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
+use super::conv_bn::{self, ConvBn, FoldedWeights, Pass, UnitCounter, fold_units};
+
 /// Depth of a 3D ResNet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -91,40 +93,32 @@ impl Default for ResNet3dConfig {
     }
 }
 
-fn conv(p: &nn::Path, c_in: i64, c_out: i64, k: i64, stride: i64) -> nn::Conv3D {
-    nn::conv3d(p, c_in, c_out, k, super::conv_config(k, stride))
-}
-
-fn bn(p: &nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm3d(p, c, super::bn_config())
-}
-
 #[derive(Debug)]
 enum Skip {
     Identity,
     PadA { stride: i64, out: i64 },
-    Conv(Box<(nn::Conv3D, nn::BatchNorm)>),
+    Conv(Box<ConvBn>),
 }
 
 #[derive(Debug)]
 struct Block3d {
-    convs: Vec<(nn::Conv3D, nn::BatchNorm)>,
+    convs: Vec<ConvBn>,
     skip: Skip,
 }
 
 impl Block3d {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut h = xs.shallow_clone();
-        let last = self.convs.len() - 1;
-        for (i, (c, b)) in self.convs.iter().enumerate() {
-            h = h.apply(c).apply_t(b, train);
-            if i < last {
-                h = h.relu();
-            }
-        }
+    fn units(&self) -> impl Iterator<Item = &ConvBn> {
         let skip = match &self.skip {
-            Skip::Identity => xs.shallow_clone(),
-            Skip::Conv(cb) => xs.apply(&cb.0).apply_t(&cb.1, train),
+            Skip::Conv(u) => Some(&**u),
+            _ => None,
+        };
+        self.convs.iter().chain(skip)
+    }
+
+    fn forward(&self, xs: &Tensor, pass: Pass<'_>) -> Tensor {
+        match &self.skip {
+            Skip::Identity => conv_bn::residual(xs, &self.convs, None, pass),
+            Skip::Conv(u) => conv_bn::residual(xs, &self.convs, Some(u), pass),
             Skip::PadA { stride, out } => {
                 let s = xs.avg_pool3d(
                     [1, 1, 1],
@@ -138,17 +132,17 @@ impl Block3d {
                     unreachable!("5-D activations")
                 };
                 let zeros = Tensor::zeros([n, out - c, d, hh, w], (s.kind(), s.device()));
-                Tensor::cat(&[s, zeros], 1)
+                let skip = Tensor::cat(&[s, zeros], 1);
+                conv_bn::residual_with(xs, &self.convs, pass, |h| conv_bn::add(h, &skip))
             }
-        };
-        (h + skip).relu()
+        }
     }
 }
 
 /// A 3D ResNet classifier: volume `[N, C, D, H, W]` to logits `[N, outputs]`.
 #[derive(Debug)]
 pub struct ResNet3d {
-    stem: (nn::Conv3D, nn::BatchNorm),
+    stem: ConvBn,
     max_pool: bool,
     blocks: Vec<Block3d>,
     head: nn::Linear,
@@ -158,15 +152,12 @@ impl ResNet3d {
     /// Builds the variables under `p`.
     pub fn new(p: &nn::Path, config: &ResNet3dConfig) -> Self {
         let w = config.width;
-        let stem = (
-            conv(
-                &(p / "conv1"),
-                config.in_channels,
-                w,
-                config.stem_size,
-                config.stem_stride,
-            ),
-            bn(&(p / "bn1"), w),
+        let mut units = UnitCounter::default();
+        let stem = ConvBn::new_3d(
+            &(p / "conv1"),
+            &(p / "bn1"),
+            (config.in_channels, w, config.stem_size, config.stem_stride),
+            &mut units,
         );
         let expansion = if config.depth.bottleneck() { 4 } else { 1 };
         let mut blocks = Vec::new();
@@ -177,31 +168,24 @@ impl ResNet3d {
                 let stride = if stage > 0 && b == 0 { 2 } else { 1 };
                 let bp = p / format!("layer{}", stage + 1) / b;
                 let out = planes * expansion;
+                let mut unit = |name: usize, shape| {
+                    ConvBn::new_3d(
+                        &(&bp / format!("conv{name}")),
+                        &(&bp / format!("bn{name}")),
+                        shape,
+                        &mut units,
+                    )
+                };
                 let convs = if config.depth.bottleneck() {
                     vec![
-                        (
-                            conv(&(&bp / "conv1"), c_in, planes, 1, 1),
-                            bn(&(&bp / "bn1"), planes),
-                        ),
-                        (
-                            conv(&(&bp / "conv2"), planes, planes, 3, stride),
-                            bn(&(&bp / "bn2"), planes),
-                        ),
-                        (
-                            conv(&(&bp / "conv3"), planes, out, 1, 1),
-                            bn(&(&bp / "bn3"), out),
-                        ),
+                        unit(1, (c_in, planes, 1, 1)),
+                        unit(2, (planes, planes, 3, stride)),
+                        unit(3, (planes, out, 1, 1)),
                     ]
                 } else {
                     vec![
-                        (
-                            conv(&(&bp / "conv1"), c_in, planes, 3, stride),
-                            bn(&(&bp / "bn1"), planes),
-                        ),
-                        (
-                            conv(&(&bp / "conv2"), planes, planes, 3, 1),
-                            bn(&(&bp / "bn2"), planes),
-                        ),
+                        unit(1, (c_in, planes, 3, stride)),
+                        unit(2, (planes, planes, 3, 1)),
                     ]
                 };
                 let skip = if stride == 1 && c_in == out {
@@ -209,9 +193,11 @@ impl ResNet3d {
                 } else {
                     match config.shortcut {
                         Shortcut::A => Skip::PadA { stride, out },
-                        Shortcut::B => Skip::Conv(Box::new((
-                            conv(&(&bp / "downsample" / 0), c_in, out, 1, stride),
-                            bn(&(&bp / "downsample" / 1), out),
+                        Shortcut::B => Skip::Conv(Box::new(ConvBn::new_3d(
+                            &(&bp / "downsample" / 0),
+                            &(&bp / "downsample" / 1),
+                            (c_in, out, 1, stride),
+                            &mut units,
                         ))),
                     }
                 };
@@ -237,18 +223,31 @@ impl ResNet3d {
     }
 }
 
-impl ModuleT for ResNet3d {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut h = xs.apply(&self.stem.0).apply_t(&self.stem.1, train).relu();
+impl ResNet3d {
+    /// BatchNorm folded into every convolution, for [`Pass::Folded`]; compute it again
+    /// after the weights change.
+    pub fn fold(&self) -> FoldedWeights {
+        fold_units(std::iter::once(&self.stem).chain(self.blocks.iter().flat_map(Block3d::units)))
+    }
+
+    /// Logits `[N, outputs]` of volumes `[N, C, D, H, W]`.
+    pub fn forward(&self, xs: &Tensor, pass: Pass<'_>) -> Tensor {
+        let mut h = conv_bn::relu(self.stem.forward(xs, pass));
         if self.max_pool {
             h = h.max_pool3d([3, 3, 3], [2, 2, 2], [1, 1, 1], [1, 1, 1], false);
         }
         for b in &self.blocks {
-            h = b.forward_t(&h, train);
+            h = b.forward(&h, pass);
         }
         h.adaptive_avg_pool3d([1, 1, 1])
             .flatten(1, -1)
             .to_kind(Kind::Float)
             .apply(&self.head)
+    }
+}
+
+impl ModuleT for ResNet3d {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.forward(xs, if train { Pass::Train } else { Pass::Eval })
     }
 }

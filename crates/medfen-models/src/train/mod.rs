@@ -22,7 +22,7 @@ pub use config::{EarlyStopping, LossSpec, ModelSpec, Monitor, PosWeight, Precisi
 pub use ears::{SplitEar, class_counts, split_ears};
 pub use evaluate::{EvalOptions, EvalReport, Thresholds, evaluate, load_run_model};
 pub use loss::{Loss, LossWeights};
-pub use model::{Forward, Model, to_channels_last};
+pub use model::{Forward, InferenceModel, Model, to_channels_last};
 pub use predict::{EarPrediction, predict_exams};
 pub(crate) use run::autocast;
 pub use run::{

@@ -4,7 +4,7 @@ use tch::nn::{self, ModuleT};
 use tch::{Device, Tensor};
 
 use super::config::ModelSpec;
-use crate::nets::{Ear2d, ResNet3d};
+use crate::nets::{Ear2d, FoldedWeights, Pass, ResNet3d};
 
 /// What a forward pass gives: logits `[B, outputs]` and, for attention models, slice
 /// weights `[B, K]`.
@@ -37,22 +37,69 @@ impl std::fmt::Debug for Model {
 
 /// Stores every 2D and 3D convolution weight channels-last (NHWC / NDHWC strides, same
 /// shapes): oneDNN's convolutions then run without layout reorders and propagate the
-/// layout to their outputs (about 15% faster on CPU for the ear2d encoder). Values,
-/// checkpoints and results are unchanged.
+/// layout to their outputs (about 15% faster on CPU for the ear2d encoder; BatchNorm,
+/// ReLU and max-pool then also run their channels-last kernels). Values, checkpoints and
+/// results are unchanged.
+///
+/// The strides are those of PyTorch's `channels_last` formats, also for one input
+/// channel (the stem): there a permute-contiguous-permute round trip would give
+/// contiguous strides back, and the stem's activations, the largest of the network,
+/// would stay channels-first.
 pub fn to_channels_last(vs: &nn::VarStore) {
     tch::no_grad(|| {
         for (_, mut v) in vs.variables() {
-            let cl = match v.dim() {
-                4 => v.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]),
-                5 => v
-                    .permute([0, 2, 3, 4, 1])
-                    .contiguous()
-                    .permute([0, 4, 1, 2, 3]),
-                _ => continue,
+            let Some(strides) = channels_last_strides(&v.size()) else {
+                continue;
             };
+            let mut cl = Tensor::empty_strided(v.size(), &strides, (v.kind(), v.device()));
+            cl.copy_(&v);
             v.set_data(&cl);
         }
     });
+}
+
+/// Channels-last strides of a 4-D (NHWC) or 5-D (NDHWC) shape `[N, C, spatial..]`.
+fn channels_last_strides(size: &[i64]) -> Option<Vec<i64>> {
+    if !(4..=5).contains(&size.len()) {
+        return None;
+    }
+    let mut strides = vec![0i64; size.len()];
+    let mut step = 1;
+    strides[1] = 1;
+    step *= size[1];
+    for d in (2..size.len()).rev() {
+        strides[d] = step;
+        step *= size[d];
+    }
+    strides[0] = step;
+    Some(strides)
+}
+
+/// A [`Model`] ready for inference, made by [`Model::for_inference`].
+#[derive(Debug)]
+pub struct InferenceModel<'m> {
+    model: &'m Model,
+    folded: FoldedWeights,
+}
+
+impl InferenceModel<'_> {
+    /// Runs a `[B, C, K, S, S]` batch in evaluation mode.
+    pub fn forward(&self, xs: &Tensor) -> Forward {
+        let pass = Pass::Folded(&self.folded);
+        match &self.model.net {
+            Net::Ear2d(m) => {
+                let out = m.forward_pass(xs, pass);
+                Forward {
+                    logits: out.logits,
+                    slice_weights: Some(out.slice_weights),
+                }
+            }
+            Net::ResNet3d(m) => Forward {
+                logits: m.forward(xs, pass),
+                slice_weights: None,
+            },
+        }
+    }
 }
 
 impl Model {
@@ -94,6 +141,22 @@ impl Model {
                 logits: m.forward_t(xs, train),
                 slice_weights: None,
             },
+        }
+    }
+
+    /// The model ready for inference: BatchNorm folded into the convolutions (computed
+    /// now, from the current weights), so no pass over the activations is spent on
+    /// BatchNorm. Its outputs
+    /// equal [`Model::forward`] with `train = false` up to float round-off. Make it again
+    /// after the weights change (a training step, a checkpoint load).
+    pub fn for_inference(&self) -> InferenceModel<'_> {
+        let folded = match &self.net {
+            Net::Ear2d(m) => m.fold(),
+            Net::ResNet3d(m) => m.fold(),
+        };
+        InferenceModel {
+            model: self,
+            folded,
         }
     }
 

@@ -67,6 +67,7 @@ pub fn predict_exams(
     let window = eval_window(&config.augment);
     let per = window.channels() * spec.record_len();
     let mut out = Vec::new();
+    let inference = model.for_inference();
     for exam in exams {
         let volume = medfen_dicom::read_dicom::<i16>(exam, &ReadOptions::default(), &|_| {})
             .map_err(|e| Error::data(exam, e))?
@@ -87,7 +88,7 @@ pub fn predict_exams(
         ];
         let (probs, weights) = tch::no_grad(|| -> Result<(Vec<f64>, Vec<f32>)> {
             let xs = Tensor::from_slice(&data).reshape(shape).to_device(device);
-            let fwd = model.forward(&xs, false);
+            let fwd = inference.forward(&xs);
             let logits = fwd.logits.to_kind(Kind::Float);
             let p = if binary {
                 logits.sigmoid()

@@ -65,6 +65,7 @@ pub fn score_ears(
     let mut out = Vec::with_capacity(ears.len());
     let (mut loss_sum, mut loss_n) = (0.0f64, 0usize);
     let mut at = 0usize;
+    let inference = model.for_inference();
     while let Some(batch) = loader.next() {
         let n = batch.records.len();
         let chunk = &ears[at..at + n];
@@ -72,7 +73,7 @@ pub fn score_ears(
         let xs = batch_inputs(&batch, device);
         loader.recycle(batch);
         let (probs, weights, batch_loss) = tch::no_grad(|| {
-            let fwd = super::autocast(precision, device, || model.forward(&xs, false));
+            let fwd = super::autocast(precision, device, || inference.forward(&xs));
             let logits = fwd.logits.to_kind(Kind::Float);
             let batch_loss = loss.map(|l| {
                 let codes: Vec<Option<u8>> = chunk.iter().map(|e| e.code).collect();
