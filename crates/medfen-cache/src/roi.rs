@@ -531,19 +531,43 @@ fn round_i32(x: f32) -> i32 {
 }
 
 /// One slice of the crop: `rows` x `cols` taps from slice `z`, into `out`.
+///
+/// Separable: each source row the taps read is interpolated along x once (output rows
+/// mostly share their two source rows), then output rows blend two such rows along y.
+/// The arithmetic is the one of the direct form (`top + (bottom - top) * fy` of
+/// `p0 + (p1 - p0) * fx`), so results are bit-identical to it.
 fn crop_slice(g: &Geometry, z: usize, rows: &[Taps], cols: &[Taps], pad: f32, out: &mut [f32]) {
     let plane = &g.v.data[z * g.ny * g.nx..(z + 1) * g.ny * g.nx];
-    let pick = |row: Option<usize>, col: Option<usize>| -> f32 {
-        match (row, col) {
-            (Some(r), Some(c)) => f32::from(plane[r * g.nx + c]),
-            _ => pad,
+    let w = cols.len();
+    let horizontal = |row: Option<usize>, buf: &mut [f32]| match row {
+        None => buf.fill(pad),
+        Some(r) => {
+            let line = &plane[r * g.nx..(r + 1) * g.nx];
+            let pick = |c: Option<usize>| c.map_or(pad, |c| f32::from(line[c]));
+            for (tx, o) in cols.iter().zip(buf.iter_mut()) {
+                let (p0, p1) = (pick(tx.i0), pick(tx.i1));
+                *o = p0 + (p1 - p0) * tx.f;
+            }
         }
     };
-    for (ty, line) in rows.iter().zip(out.chunks_exact_mut(cols.len())) {
-        for (tx, o) in cols.iter().zip(line.iter_mut()) {
-            let top = pick(ty.i0, tx.i0) + (pick(ty.i0, tx.i1) - pick(ty.i0, tx.i0)) * tx.f;
-            let bottom = pick(ty.i1, tx.i0) + (pick(ty.i1, tx.i1) - pick(ty.i1, tx.i0)) * tx.f;
-            *o = top + (bottom - top) * ty.f;
+    // Two interpolated source rows, keyed by source row (`None`: outside the image).
+    let mut keys: [Option<Option<usize>>; 2] = [None, None];
+    let mut bufs = [vec![0f32; w], vec![0f32; w]];
+    for (ty, line) in rows.iter().zip(out.chunks_exact_mut(w)) {
+        let mut slot = |row: Option<usize>, keep: Option<usize>| -> usize {
+            if let Some(i) = keys.iter().position(|k| *k == Some(row)) {
+                return i;
+            }
+            let i = usize::from(keep == Some(0));
+            horizontal(row, &mut bufs[i]);
+            keys[i] = Some(row);
+            i
+        };
+        let top = slot(ty.i0, None);
+        let bottom = slot(ty.i1, Some(top));
+        let (t, b) = (&bufs[top], &bufs[bottom]);
+        for ((o, t), b) in line.iter_mut().zip(t).zip(b) {
+            *o = t + (b - t) * ty.f;
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use dicom_dictionary_std::tags;
@@ -206,15 +206,28 @@ pub fn has_dicom_marker(path: &Path) -> Result<bool> {
 /// [`Error::NotDicom`] without the `DICM` marker; [`Error::Parse`] for broken data;
 /// [`Error::InvalidAttribute`] for unusable pixel-layout attributes.
 pub fn read_header(path: &Path) -> Result<DicomHeader> {
-    if !has_dicom_marker(path)? {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    // One read of the file's head: the marker, the length check and the parse run on
+    // it when the header ends inside it (CT headers take a few KiB).
+    let mut head = Vec::with_capacity(usize::try_from(HEAD_BYTES.min(file_size)).unwrap_or(0));
+    (&mut file)
+        .take(HEAD_BYTES)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
+    if head.len() < 132 || &head[128..132] != b"DICM" {
         return Err(Error::NotDicom {
             path: path.to_path_buf(),
         });
     }
-    let file_size = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
-    let mut reader = std::io::BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+    if let Some(header) = header_from_head(path, file_size, &head) {
+        return Ok(header);
+    }
+    // A header longer than the head, or a file the checks refuse: the whole walk, which
+    // names what is wrong.
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, e))?;
+    let mut reader = std::io::BufReader::new(file);
     crate::precheck::check_lengths(&mut reader, file_size, true)
         .map(|_| ())
         .map_err(|reason| crate::precheck::error(path, reason))?;
@@ -225,6 +238,36 @@ pub fn read_header(path: &Path) -> Result<DicomHeader> {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
+    header_from_meta(path, file_size, &obj)
+}
+
+/// Bytes [`read_header`] reads first.
+const HEAD_BYTES: u64 = 64 * 1024;
+
+/// The header parsed from the file's first bytes alone, or `None` when they do not
+/// hold all of it (or anything in them fails: the full walk then reports it).
+fn header_from_head(path: &Path, file_size: u64, head: &[u8]) -> Option<DicomHeader> {
+    let layout =
+        crate::precheck::check_lengths(&mut std::io::Cursor::new(head), file_size, true).ok()?;
+    let inside = match layout.pixel_data {
+        Some((offset, _)) => offset <= head.len() as u64,
+        None => head.len() as u64 == file_size,
+    };
+    if !inside {
+        return None;
+    }
+    let obj = OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .from_reader(&head[128..])
+        .ok()?;
+    header_from_meta(path, file_size, &obj).ok()
+}
+
+fn header_from_meta(
+    path: &Path,
+    file_size: u64,
+    obj: &dicom_object::FileDicomObject<InMemDicomObject>,
+) -> Result<DicomHeader> {
     let ts = obj
         .meta()
         .transfer_syntax()
@@ -235,7 +278,7 @@ pub fn read_header(path: &Path) -> Result<DicomHeader> {
         .media_storage_sop_class_uid()
         .trim_end_matches('\0')
         .to_owned();
-    header_from_object(path, file_size, ts, sop_class, &obj)
+    header_from_object(path, file_size, ts, sop_class, obj)
 }
 
 /// Builds the header record from a parsed object (shared with the pixel reader).
