@@ -78,19 +78,13 @@ impl ConvBn {
         (c_in, c_out, k, stride): (i64, i64, i64, i64),
         units: &mut UnitCounter,
     ) -> Self {
-        Self {
-            conv: Conv::D2(nn::conv2d(
-                conv,
-                c_in,
-                c_out,
-                k,
-                super::conv_config(k, stride),
-            )),
-            bn: nn::batch_norm2d(bn, c_out, super::bn_config()),
-            stride,
-            padding: k / 2,
-            id: units.next(),
-        }
+        let cfg = super::conv_config(k, stride);
+        Self::with(
+            Conv::D2(nn::conv2d(conv, c_in, c_out, k, cfg)),
+            nn::batch_norm2d(bn, c_out, super::bn_config()),
+            (k, stride),
+            units,
+        )
     }
 
     /// A 3D unit, named as [`ConvBn::new_2d`].
@@ -100,15 +94,24 @@ impl ConvBn {
         (c_in, c_out, k, stride): (i64, i64, i64, i64),
         units: &mut UnitCounter,
     ) -> Self {
+        let cfg = super::conv_config(k, stride);
+        Self::with(
+            Conv::D3(nn::conv3d(conv, c_in, c_out, k, cfg)),
+            nn::batch_norm3d(bn, c_out, super::bn_config()),
+            (k, stride),
+            units,
+        )
+    }
+
+    fn with(
+        conv: Conv,
+        bn: nn::BatchNorm,
+        (k, stride): (i64, i64),
+        units: &mut UnitCounter,
+    ) -> Self {
         Self {
-            conv: Conv::D3(nn::conv3d(
-                conv,
-                c_in,
-                c_out,
-                k,
-                super::conv_config(k, stride),
-            )),
-            bn: nn::batch_norm3d(bn, c_out, super::bn_config()),
+            conv,
+            bn,
             stride,
             padding: k / 2,
             id: units.next(),

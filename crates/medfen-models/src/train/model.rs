@@ -1,6 +1,6 @@
 //! One type for every network a run can train, with the variables it owns.
 
-use tch::nn::{self, ModuleT};
+use tch::nn;
 use tch::{Device, Tensor};
 
 use super::config::ModelSpec;
@@ -63,10 +63,8 @@ fn channels_last_strides(size: &[i64]) -> Option<Vec<i64>> {
     if !(4..=5).contains(&size.len()) {
         return None;
     }
-    let mut strides = vec![0i64; size.len()];
-    let mut step = 1;
-    strides[1] = 1;
-    step *= size[1];
+    let mut strides = vec![1i64; size.len()];
+    let mut step = size[1];
     for d in (2..size.len()).rev() {
         strides[d] = step;
         step *= size[d];
@@ -85,20 +83,7 @@ pub struct InferenceModel<'m> {
 impl InferenceModel<'_> {
     /// Runs a `[B, C, K, S, S]` batch in evaluation mode.
     pub fn forward(&self, xs: &Tensor) -> Forward {
-        let pass = Pass::Folded(&self.folded);
-        match &self.model.net {
-            Net::Ear2d(m) => {
-                let out = m.forward_pass(xs, pass);
-                Forward {
-                    logits: out.logits,
-                    slice_weights: Some(out.slice_weights),
-                }
-            }
-            Net::ResNet3d(m) => Forward {
-                logits: m.forward(xs, pass),
-                slice_weights: None,
-            },
-        }
+        self.model.run(xs, Pass::Folded(&self.folded))
     }
 }
 
@@ -129,16 +114,20 @@ impl Model {
 
     /// Runs a `[B, C, K, S, S]` batch (`train` selects dropout and batch statistics).
     pub fn forward(&self, xs: &Tensor, train: bool) -> Forward {
+        self.run(xs, if train { Pass::Train } else { Pass::Eval })
+    }
+
+    fn run(&self, xs: &Tensor, pass: Pass<'_>) -> Forward {
         match &self.net {
             Net::Ear2d(m) => {
-                let out = m.forward(xs, train);
+                let out = m.forward_pass(xs, pass);
                 Forward {
                     logits: out.logits,
                     slice_weights: Some(out.slice_weights),
                 }
             }
             Net::ResNet3d(m) => Forward {
-                logits: m.forward_t(xs, train),
+                logits: m.forward(xs, pass),
                 slice_weights: None,
             },
         }
