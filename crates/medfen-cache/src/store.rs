@@ -225,8 +225,14 @@ fn write_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<
     }
 }
 
-fn record_bytes(r: &EarRecord) -> Vec<u8> {
-    r.data.iter().flat_map(|v| v.to_le_bytes()).collect()
+/// A record's little-endian bytes: borrowed on little-endian hosts (no copy of the
+/// 3 MB record), converted on others.
+fn record_bytes(r: &EarRecord) -> std::borrow::Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        std::borrow::Cow::Borrowed(bytemuck::cast_slice(&r.data))
+    } else {
+        std::borrow::Cow::Owned(r.data.iter().flat_map(|v| v.to_le_bytes()).collect())
+    }
 }
 
 /// What a build did.
@@ -393,7 +399,6 @@ pub fn build_cache(
                 return Ok(false);
             }
             let ears = build_exam(spec, src)?;
-            let mut bytes = Vec::with_capacity(record_len * 4);
             let mut metas = Vec::with_capacity(2);
             for (i, ear) in ears.iter().enumerate() {
                 let b = record_bytes(ear);
@@ -405,10 +410,9 @@ pub fn build_cache(
                     placement: ear.placement.clone(),
                     sha256: hex::encode(Sha256::digest(&b)),
                 });
-                bytes.extend_from_slice(&b);
+                write_at(&file, &b, ((2 * slot + i) * 2 * record_len) as u64)
+                    .map_err(|e| Error::io(&tmp, e))?;
             }
-            write_at(&file, &bytes, (slot * 4 * record_len) as u64)
-                .map_err(|e| Error::io(&tmp, e))?;
             medfen_tasks::table::write_json(&meta_path, &metas)?;
             progress(1);
             Ok(true)
