@@ -59,6 +59,15 @@ pub(crate) struct ConvBn {
     id: usize,
 }
 
+/// Spatial dimensions of a unit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Dims {
+    /// Slices.
+    Two,
+    /// Volumes.
+    Three,
+}
+
 /// Numbers the units of one network in construction order.
 #[derive(Debug, Default)]
 pub(crate) struct UnitCounter(usize);
@@ -71,44 +80,26 @@ impl UnitCounter {
 }
 
 impl ConvBn {
-    /// A 2D unit: variables `conv/weight` and `bn/{weight,bias,running_*}`.
-    pub fn new_2d(
+    /// A unit of `dims` spatial dimensions: variables `conv/weight` and
+    /// `bn/{weight,bias,running_*}`.
+    pub fn new(
+        dims: Dims,
         conv: &nn::Path,
         bn: &nn::Path,
         (c_in, c_out, k, stride): (i64, i64, i64, i64),
         units: &mut UnitCounter,
     ) -> Self {
         let cfg = super::conv_config(k, stride);
-        Self::with(
-            Conv::D2(nn::conv2d(conv, c_in, c_out, k, cfg)),
-            nn::batch_norm2d(bn, c_out, super::bn_config()),
-            (k, stride),
-            units,
-        )
-    }
-
-    /// A 3D unit, named as [`ConvBn::new_2d`].
-    pub fn new_3d(
-        conv: &nn::Path,
-        bn: &nn::Path,
-        (c_in, c_out, k, stride): (i64, i64, i64, i64),
-        units: &mut UnitCounter,
-    ) -> Self {
-        let cfg = super::conv_config(k, stride);
-        Self::with(
-            Conv::D3(nn::conv3d(conv, c_in, c_out, k, cfg)),
-            nn::batch_norm3d(bn, c_out, super::bn_config()),
-            (k, stride),
-            units,
-        )
-    }
-
-    fn with(
-        conv: Conv,
-        bn: nn::BatchNorm,
-        (k, stride): (i64, i64),
-        units: &mut UnitCounter,
-    ) -> Self {
+        let (conv, bn) = match dims {
+            Dims::Two => (
+                Conv::D2(nn::conv2d(conv, c_in, c_out, k, cfg)),
+                nn::batch_norm2d(bn, c_out, super::bn_config()),
+            ),
+            Dims::Three => (
+                Conv::D3(nn::conv3d(conv, c_in, c_out, k, cfg)),
+                nn::batch_norm3d(bn, c_out, super::bn_config()),
+            ),
+        };
         Self {
             conv,
             bn,

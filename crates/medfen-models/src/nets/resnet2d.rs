@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use tch::Tensor;
 use tch::nn::{self, ModuleT};
 
-use super::conv_bn::{ConvBn, FoldedWeights, Pass, UnitCounter, fold_units};
+use super::conv_bn::{ConvBn, Dims, FoldedWeights, Pass, UnitCounter, fold_units};
 
 /// Depth of the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +76,8 @@ impl Block {
     ) -> Self {
         let out = planes * depth.expansion();
         let mut unit = |name: usize, shape| {
-            ConvBn::new_2d(
+            ConvBn::new(
+                Dims::Two,
                 &(p / format!("conv{name}")),
                 &(p / format!("bn{name}")),
                 shape,
@@ -96,7 +97,8 @@ impl Block {
             ]
         };
         let shortcut = (stride != 1 || c_in != out).then(|| {
-            ConvBn::new_2d(
+            ConvBn::new(
+                Dims::Two,
                 &(p / "downsample" / 0),
                 &(p / "downsample" / 1),
                 (c_in, out, 1, stride),
@@ -130,7 +132,8 @@ impl ResNet2d {
         let w = config.width;
         let mut units = UnitCounter::default();
         let (k, stride) = if config.small_input { (3, 1) } else { (7, 2) };
-        let stem = ConvBn::new_2d(
+        let stem = ConvBn::new(
+            Dims::Two,
             &(p / "conv1"),
             &(p / "bn1"),
             (config.in_channels, w, k, stride),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
-use super::conv_bn::{self, ConvBn, FoldedWeights, Pass, UnitCounter, fold_units};
+use super::conv_bn::{self, ConvBn, Dims, FoldedWeights, Pass, UnitCounter, fold_units};
 
 /// Depth of a 3D ResNet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,7 +153,8 @@ impl ResNet3d {
     pub fn new(p: &nn::Path, config: &ResNet3dConfig) -> Self {
         let w = config.width;
         let mut units = UnitCounter::default();
-        let stem = ConvBn::new_3d(
+        let stem = ConvBn::new(
+            Dims::Three,
             &(p / "conv1"),
             &(p / "bn1"),
             (config.in_channels, w, config.stem_size, config.stem_stride),
@@ -169,7 +170,8 @@ impl ResNet3d {
                 let bp = p / format!("layer{}", stage + 1) / b;
                 let out = planes * expansion;
                 let mut unit = |name: usize, shape| {
-                    ConvBn::new_3d(
+                    ConvBn::new(
+                        Dims::Three,
                         &(&bp / format!("conv{name}")),
                         &(&bp / format!("bn{name}")),
                         shape,
@@ -193,7 +195,8 @@ impl ResNet3d {
                 } else {
                     match config.shortcut {
                         Shortcut::A => Skip::PadA { stride, out },
-                        Shortcut::B => Skip::Conv(Box::new(ConvBn::new_3d(
+                        Shortcut::B => Skip::Conv(Box::new(ConvBn::new(
+                            Dims::Three,
                             &(&bp / "downsample" / 0),
                             &(&bp / "downsample" / 1),
                             (c_in, out, 1, stride),
