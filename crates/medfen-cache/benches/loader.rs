@@ -1,5 +1,6 @@
 //! Loader throughput against a plain memory copy of the same bytes, in one process.
-//! Run by `cargo xtask bench cache`: `cargo bench -p medfen-cache --bench loader -- DIR`.
+//! Run by `cargo xtask bench cache`: `cargo bench -p medfen-cache --bench loader -- DIR [FILTER]`
+//! (FILTER: run only the cases whose name contains it, e.g. `train-record`).
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
 
 use std::time::Instant;
@@ -10,7 +11,14 @@ fn main() {
     let dir = std::env::args()
         .nth(1)
         .filter(|a| !a.starts_with('-'))
-        .expect("usage: loader CACHE_DIR");
+        .expect("usage: loader CACHE_DIR [FILTER]");
+    // An optional filter runs only the cases whose name contains it ("train", "eval").
+    // (cargo bench appends `--bench`.)
+    let filter = std::env::args()
+        .skip(2)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    let wanted = |name: &str| name.contains(filter.as_str());
     let reader = CacheReader::open(std::path::Path::new(&dir)).expect("a complete cache");
     let n = reader.len();
     let bytes = reader.record_bytes(0).len();
@@ -33,6 +41,9 @@ fn main() {
         ("eval-record", Augment::eval(500.0, 3000.0)),
         ("train-record", Augment::default()),
     ] {
+        if !wanted(name) {
+            continue;
+        }
         let mut out = vec![0f32; aug.channels() * spec.record_len()];
         let (mut ears, start) = (0usize, Instant::now());
         while start.elapsed().as_secs_f64() < 1.0 {
@@ -58,6 +69,9 @@ fn main() {
         ("eval", Augment::eval(500.0, 3000.0)),
         ("train", Augment::default()),
     ] {
+        if !wanted(name) {
+            continue;
+        }
         for t in [1, threads] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(t)

@@ -7,6 +7,7 @@ use rand_core::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::kernels::{Isa, Taps, WindowMap, add_noise, bilinear, mix64};
 use crate::spec::CacheSpec;
 
 /// Augmentation settings. [`Augment::eval`] only windows.
@@ -125,86 +126,15 @@ impl SampleRng {
     }
 }
 
-/// HU values covered by the lookup tables (cache records are clamped HU).
-const LUT_MIN: i32 = -2048;
-const LUT_LEN: usize = 6144;
-
-/// The map from HU to [0, 1] of one sample and channel: window, intensity scale and
-/// shift, gamma. Linear maps (gamma 1) are computed directly (vectorised); others go
-/// through a table over the HU range of the cache.
-enum Window {
-    Linear {
-        lo: f32,
-        width: f32,
-        scale: f32,
-        shift: f32,
-    },
-    Table(Vec<f32>),
-}
-
-impl Window {
-    fn new(level: f32, width: f32, scale: f32, shift: f32, gamma: f32) -> Self {
-        let lo = level - width / 2.0;
-        if (gamma - 1.0).abs() > 1e-6 {
-            Self::Table(
-                #[allow(clippy::cast_precision_loss, clippy::cast_possible_wrap)]
-                (0..LUT_LEN)
-                    .map(|i| {
-                        let hu = (i as i32 + LUT_MIN) as f32;
-                        let v = ((hu - lo) / width).clamp(0.0, 1.0).powf(gamma);
-                        (v * scale + shift).clamp(0.0, 1.0)
-                    })
-                    .collect(),
-            )
-        } else {
-            Self::Linear {
-                lo,
-                width,
-                scale,
-                shift,
-            }
-        }
-    }
-
-    /// `out[i] = map(hu[i])`.
-    fn apply(&self, hu: &[i16], out: &mut [f32]) {
-        match self {
-            Self::Linear {
-                lo,
-                width,
-                scale,
-                shift,
-            } => {
-                #[allow(clippy::cast_possible_truncation)]
-                let (min, max) = (LUT_MIN as i16, (LUT_MIN + LUT_LEN as i32 - 1) as i16);
-                for (o, &h) in out.iter_mut().zip(hu) {
-                    let h = f32::from(h.clamp(min, max));
-                    let v = ((h - lo) / width).clamp(0.0, 1.0);
-                    *o = (v * scale + shift).clamp(0.0, 1.0);
-                }
-            }
-            Self::Table(t) => {
-                for (o, &h) in out.iter_mut().zip(hu) {
-                    *o = lookup(t, h);
-                }
-            }
-        }
-    }
-}
-
-#[inline]
-fn lookup(table: &[f32], hu: i16) -> f32 {
-    #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
-    let i = (i32::from(hu) - LUT_MIN).clamp(0, LUT_LEN as i32 - 1) as usize;
-    table[i]
-}
-
 /// Augments one record (`raw`: little-endian i16 `[K, S, S]`) into `out`
 /// (`[C, K, S, S]` floats in [0, 1]).
 ///
+/// Every value is first mapped through the sample's window (level, width, intensity,
+/// gamma); an affine then resamples the windowed slice bilinearly (pixel centres,
+/// `pad_hu` outside the record), and the noise is added last.
+///
 /// # Panics
 /// When `raw` or `out` have the wrong length for `spec` and `aug`.
-#[allow(clippy::too_many_lines)]
 pub fn augment_record(
     raw: &[u8],
     spec: &CacheSpec,
@@ -214,271 +144,250 @@ pub fn augment_record(
     sample: u64,
     out: &mut [f32],
 ) {
+    augment_record_with(Isa::detect(), raw, spec, aug, (seed, epoch, sample), out);
+}
+
+/// One sample's draws: where its output pixels read and how values are mapped.
+struct Draws {
+    maps: Vec<WindowMap>,
+    flip_r: bool,
+    flip_c: bool,
+    /// The affine, when one was drawn.
+    affine: Option<Affine>,
+    /// Noise standard deviation and key.
+    noise: Option<(f32, u64)>,
+}
+
+impl Draws {
+    fn new(aug: &Augment, image_size: usize, rng: &mut SampleRng) -> Self {
+        let level = aug.window_level + rng.sym(aug.level_jitter);
+        let width = (aug.window_width * rng.range(aug.width_scale.0, aug.width_scale.1)).max(1.0);
+        let flip_c = rng.unit() < aug.flip_columns;
+        let flip_r = rng.unit() < aug.flip_rows;
+        let affine = rng.unit() < aug.affine_prob;
+        let (theta, zoom, tx, ty) = (
+            rng.sym(aug.rotate_deg).to_radians(),
+            rng.range(aug.scale.0, aug.scale.1),
+            rng.sym(aug.shift),
+            rng.sym(aug.shift),
+        );
+        let iscale = 1.0 + rng.sym(aug.intensity_scale);
+        let ishift = rng.sym(aug.intensity_shift);
+        let gamma = rng.range(aug.gamma.0, aug.gamma.1);
+        let noise_key = rng.0.next_u64();
+        let mut maps = vec![WindowMap::new(level, width, iscale, ishift, gamma)];
+        for &(l, w) in &aug.extra_windows {
+            maps.push(WindowMap::new(l, w, 1.0, 0.0, 1.0));
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let side = image_size as f32;
+        Self {
+            maps,
+            flip_r,
+            flip_c,
+            affine: affine.then(|| Affine {
+                sin_cos: theta.sin_cos(),
+                zoom,
+                shift: (ty * side, tx * side),
+            }),
+            noise: (aug.noise_std > 0.0).then_some((aug.noise_std, noise_key)),
+        }
+    }
+}
+
+/// A rotation about the image centre, a zoom and a shift.
+#[derive(Clone, Copy)]
+struct Affine {
+    /// Sine and cosine of the rotation.
+    sin_cos: (f32, f32),
+    /// Zoom factor (> 1 enlarges).
+    zoom: f32,
+    /// Shift in pixels (rows, columns).
+    shift: (f32, f32),
+}
+
+/// Per-thread buffers reused across samples (fresh 100-600 kB allocations per ear cost
+/// page faults).
+#[derive(Default)]
+struct Scratch {
+    taps: Taps,
+    map: Vec<u32>,
+    values: Vec<i16>,
+    padded: Vec<f32>,
+    converted: Vec<i16>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// [`augment_record`] with the loops of `isa`.
+pub(crate) fn augment_record_with(
+    isa: Isa,
+    raw: &[u8],
+    spec: &CacheSpec,
+    aug: &Augment,
+    (seed, epoch, sample): (u64, u64, u64),
+    out: &mut [f32],
+) {
     let (k, s) = (spec.num_slices, spec.image_size);
     let plane = s * s;
     assert_eq!(raw.len(), 2 * k * plane, "record size");
     assert_eq!(out.len(), aug.channels() * k * plane, "output size");
-    let mut rng = SampleRng::new(seed, epoch, sample);
-    let level = aug.window_level + rng.sym(aug.level_jitter);
-    let width = (aug.window_width * rng.range(aug.width_scale.0, aug.width_scale.1)).max(1.0);
-    let flip_c = rng.unit() < aug.flip_columns;
-    let flip_r = rng.unit() < aug.flip_rows;
-    let affine = rng.unit() < aug.affine_prob;
-    let (theta, zoom, tx, ty) = (
-        rng.sym(aug.rotate_deg).to_radians(),
-        rng.range(aug.scale.0, aug.scale.1),
-        rng.sym(aug.shift),
-        rng.sym(aug.shift),
-    );
-    let iscale = 1.0 + rng.sym(aug.intensity_scale);
-    let ishift = rng.sym(aug.intensity_shift);
-    let gamma = rng.range(aug.gamma.0, aug.gamma.1);
-    let mut noise = PixelNoise(rng.0.next_u64() | 1);
-    let mut tables = vec![Window::new(level, width, iscale, ishift, gamma)];
-    for &(l, w) in &aug.extra_windows {
-        tables.push(Window::new(l, w, 1.0, 0.0, 1.0));
-    }
-    // The record as i16 (records are little-endian and 2-byte aligned in the memory
-    // map; anything else is converted once).
-    let converted: Vec<i16>;
-    let src: &[i16] = match bytemuck::try_cast_slice::<u8, i16>(raw) {
-        Ok(v) if cfg!(target_endian = "little") => v,
-        _ => {
-            converted = raw
-                .chunks_exact(2)
-                .map(|b| i16::from_le_bytes([b[0], b[1]]))
-                .collect();
-            &converted
-        }
-    };
-    #[allow(clippy::cast_precision_loss)]
-    let half = s as f32 / 2.0;
-    let (sin, cos) = theta.sin_cos();
-    #[allow(clippy::cast_precision_loss)]
-    let (sx_shift, sy_shift) = (tx * s as f32, ty * s as f32);
-    // Where every output pixel reads, computed once for all K slices.
-    let flip = |i: usize, on: bool| if on { s - 1 - i } else { i };
-    let source = if affine {
-        // Taps into the slice padded by one pixel of `pad_hu` on every side, so no tap
-        // is ever out of bounds: a point further out reads the pad with weight 1.
-        let p = s + 2;
-        #[allow(clippy::cast_precision_loss)]
-        let last = s as f32 - 1.0;
-        let mut taps = Vec::with_capacity(plane);
-        for r in 0..s {
-            for c in 0..s {
-                #[allow(clippy::cast_precision_loss)]
-                let (y, x) = (
-                    flip(r, flip_r) as f32 + 0.5 - half,
-                    flip(c, flip_c) as f32 + 0.5 - half,
+    let draws = Draws::new(aug, s, &mut SampleRng::new(seed, epoch, sample));
+    SCRATCH.with_borrow_mut(|scratch| {
+        let Scratch {
+            taps,
+            map,
+            values,
+            padded,
+            converted,
+        } = scratch;
+        // The record as i16 (records are little-endian and 2-byte aligned in the
+        // memory map; anything else is converted once).
+        let src: &[i16] = match bytemuck::try_cast_slice::<u8, i16>(raw) {
+            Ok(v) if cfg!(target_endian = "little") => v,
+            _ => {
+                converted.clear();
+                converted.extend(
+                    raw.chunks_exact(2)
+                        .map(|b| i16::from_le_bytes([b[0], b[1]])),
                 );
-                let (yy, xx) = ((y - sy_shift) / zoom, (x - sx_shift) / zoom);
-                let (sy, sx) = (
-                    cos * yy + sin * xx + half - 0.5,
-                    -sin * yy + cos * xx + half - 0.5,
-                );
-                let axis = |v: f32| -> (usize, f32) {
-                    let v0 = v.floor();
-                    if v0 < -1.0 {
-                        (0, 0.0) // pad row/column -1, weight on it
-                    } else if v0 > last {
-                        (s, 1.0) // pad row/column s, weight on it
-                    } else {
-                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                        ((v0 + 1.0) as usize, v - v0)
-                    }
-                };
-                let ((y0, wy), (x0, wx)) = (axis(sy), axis(sx));
-                #[allow(clippy::cast_possible_truncation)]
-                taps.push(((y0 * p + x0) as u32, wy, wx));
-            }
-        }
-        Source::Taps(taps)
-    } else if flip_r || flip_c {
-        #[allow(clippy::cast_possible_truncation)]
-        Source::Pixel(
-            (0..plane)
-                .map(|i| (flip(i / s, flip_r) * s + flip(i % s, flip_c)) as u32)
-                .collect(),
-        )
-    } else {
-        Source::Identity
-    };
-    let pad = spec.pad_hu;
-    // Affine: every slice padded by one pixel of `pad_hu`, then the bilinear HU of all
-    // slices computed tile by tile, so a tile's taps stay in the L1 cache while all K
-    // slices use them (taps are read once per ear, not once per slice).
-    let mut padded = if affine {
-        vec![pad; (s + 2) * (s + 2)]
-    } else {
-        Vec::new()
-    };
-    let mut values = vec![
-        0i16;
-        if matches!(source, Source::Identity) {
-            0
-        } else {
-            plane
-        }
-    ];
-    let noise_table = normal_table();
-    for z in 0..k {
-        let base = z * plane;
-        let slice = &src[base..base + plane];
-        // 1. The HU each output pixel takes.
-        let hu: &[i16] = match &source {
-            Source::Identity => slice,
-            Source::Pixel(map) => {
-                for (v, &m) in values.iter_mut().zip(map) {
-                    *v = slice[m as usize];
-                }
-                &values
-            }
-            Source::Taps(taps) => {
-                let p = s + 2;
-                for (row, dst) in slice
-                    .chunks_exact(s)
-                    .zip(padded.chunks_exact_mut(p).skip(1))
-                {
-                    dst[1..=s].copy_from_slice(row);
-                }
-                let (upper, lower) = (&padded[..], &padded[p..]);
-                for (v, &(i, wy, wx)) in values.iter_mut().zip(taps) {
-                    let i = i as usize;
-                    let (a, b, c, d) = (
-                        f32::from(upper[i]),
-                        f32::from(upper[i + 1]),
-                        f32::from(lower[i]),
-                        f32::from(lower[i + 1]),
-                    );
-                    let top = a + (b - a) * wx;
-                    let bottom = c + (d - c) * wx;
-                    let f = top + (bottom - top) * wy;
-                    // Round half away from zero by truncation (`f32::round` is a
-                    // library call on baseline x86-64, and this loop is the hot one).
-                    #[allow(clippy::cast_possible_truncation)]
-                    {
-                        *v = (f + 0.5f32.copysign(f)) as i16;
-                    }
-                }
-                &values
+                converted
             }
         };
-        // 2. Window, intensity and gamma; then the noise (four draws per random word).
-        let first = &mut out[base..base + plane];
-        tables[0].apply(hu, first);
-        if aug.noise_std > 0.0 {
-            let std = aug.noise_std;
-            let mut o4 = first.chunks_exact_mut(4);
-            for o in &mut o4 {
-                let r = noise.next_u64();
-                for (j, v) in o.iter_mut().enumerate() {
-                    #[allow(clippy::cast_possible_truncation)]
-                    let n = noise_table[((r >> (16 * j)) as usize) & (NOISE_LEN - 1)];
-                    *v = (*v + std * n).clamp(0.0, 1.0);
+        let flip = |i: usize, on: bool| if on { s - 1 - i } else { i };
+        let source = if let Some(affine) = draws.affine {
+            affine_taps(s, affine, (draws.flip_r, draws.flip_c), taps);
+            padded.resize((s + 2) * (s + 2), 0.0);
+            Source::Taps
+        } else if draws.flip_r || draws.flip_c {
+            map.clear();
+            #[allow(clippy::cast_possible_truncation)]
+            map.extend(
+                (0..plane)
+                    .map(|i| (flip(i / s, draws.flip_r) * s + flip(i % s, draws.flip_c)) as u32),
+            );
+            values.resize(plane, 0);
+            Source::Pixel
+        } else {
+            Source::Identity
+        };
+        for (ch, window) in draws.maps.iter().enumerate() {
+            if source == Source::Taps {
+                // The border of the padded plane: `pad_hu` through this window.
+                padded.fill(window.value(spec.pad_hu));
+            }
+            for z in 0..k {
+                let slice = &src[z * plane..(z + 1) * plane];
+                let o = &mut out[(ch * k + z) * plane..(ch * k + z + 1) * plane];
+                match source {
+                    Source::Identity => window.apply(isa, slice, o),
+                    Source::Pixel => {
+                        for (v, &m) in values.iter_mut().zip(map.iter()) {
+                            *v = slice[m as usize];
+                        }
+                        window.apply(isa, values, o);
+                    }
+                    Source::Taps => {
+                        let p = s + 2;
+                        for (row, dst) in slice
+                            .chunks_exact(s)
+                            .zip(padded.chunks_exact_mut(p).skip(1))
+                        {
+                            window.apply(isa, row, &mut dst[1..=s]);
+                        }
+                        bilinear(isa, padded, p, taps, o);
+                    }
+                }
+                if let (0, Some((std, key))) = (ch, draws.noise) {
+                    add_noise(isa, o, std, mix64(key ^ z as u64));
                 }
             }
-            let r = noise.next_u64();
-            for (j, v) in o4.into_remainder().iter_mut().enumerate() {
-                #[allow(clippy::cast_possible_truncation)]
-                let n = noise_table[((r >> (16 * j)) as usize) & (NOISE_LEN - 1)];
-                *v = (*v + std * n).clamp(0.0, 1.0);
-            }
         }
-        for (ch, t) in tables.iter().enumerate().skip(1) {
-            let start = ch * k * plane + base;
-            t.apply(hu, &mut out[start..start + plane]);
+    });
+}
+
+/// The bilinear taps of an affine (rotation, zoom, shift in pixels) after the flips,
+/// into a plane padded by one pixel on every side: a point further out than the pad
+/// reads the pad with weight 1.
+fn affine_taps(
+    s: usize,
+    Affine {
+        sin_cos: (sin, cos),
+        zoom,
+        shift: (shift_r, shift_c),
+    }: Affine,
+    (flip_r, flip_c): (bool, bool),
+    taps: &mut Taps,
+) {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+    let (si, p) = (s as i32, s as i32 + 2);
+    #[allow(clippy::cast_precision_loss)]
+    let (half, last, beyond) = (s as f32 / 2.0, s as f32 - 1.0, s as f32 + 1.0);
+    let inv_zoom = 1.0 / zoom;
+    // Branch-free, so the column loop vectorises.
+    let axis = |v: f32| -> (i32, f32) {
+        // Clamping to [-2, s + 1] keeps every class below (pad before, inside, pad
+        // after) and lets a truncation give the floor.
+        let v = v.clamp(-2.0, beyond);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let v0 = {
+            let t = v as i32;
+            (if t as f32 > v { t - 1 } else { t }) as f32
+        };
+        #[allow(clippy::cast_possible_truncation)]
+        let inside = ((v0 + 1.0) as i32, v - v0);
+        let before = (0, 0.0); // pad row/column -1, weight on it
+        let after = (si, 1.0); // pad row/column s, weight on it
+        if v0 < -1.0 {
+            before
+        } else if v0 > last {
+            after
+        } else {
+            inside
+        }
+    };
+    let plane = s * s;
+    taps.index.resize(plane, 0);
+    taps.wx.resize(plane, 0.0);
+    taps.wy.resize(plane, 0.0);
+    let rows = taps
+        .index
+        .chunks_exact_mut(s)
+        .zip(taps.wx.chunks_exact_mut(s))
+        .zip(taps.wy.chunks_exact_mut(s));
+    for (r, ((index, wx), wy)) in (0..si).zip(rows) {
+        #[allow(clippy::cast_precision_loss)]
+        let y = (if flip_r { si - 1 - r } else { r }) as f32 + 0.5 - half;
+        let yy = (y - shift_r) * inv_zoom;
+        let (row_y, row_x) = (cos * yy + half - 0.5, -sin * yy + half - 0.5);
+        for (c, ((i, wx), wy)) in
+            (0..si).zip(index.iter_mut().zip(wx.iter_mut()).zip(wy.iter_mut()))
+        {
+            #[allow(clippy::cast_precision_loss)]
+            let x = (if flip_c { si - 1 - c } else { c }) as f32 + 0.5 - half;
+            let xx = (x - shift_c) * inv_zoom;
+            let ((y0, ty), (x0, tx)) = (axis(row_y + sin * xx), axis(row_x + cos * xx));
+            #[allow(clippy::cast_sign_loss)]
+            {
+                *i = (y0 * p + x0) as u32;
+            }
+            *wx = tx;
+            *wy = ty;
         }
     }
 }
 
 /// Where the output pixels of a sample read, the same for its K slices.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
     /// Every pixel from where it is.
     Identity,
-    /// One source pixel (flips, no affine): its index in the plane.
-    Pixel(Vec<u32>),
-    /// Bilinear taps: the top-left tap's index in the padded plane and the two weights.
-    Taps(Vec<(u32, f32, f32)>),
-}
-
-/// Entries of the noise table (a power of two).
-const NOISE_LEN: usize = 4096;
-
-/// Standard normal quantiles at `(i + 0.5) / NOISE_LEN`: a uniformly drawn entry is a
-/// (finely discretised) standard normal draw.
-fn normal_table() -> &'static [f32] {
-    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        (0..NOISE_LEN)
-            .map(|i| normal_quantile((i as f64 + 0.5) / NOISE_LEN as f64) as f32)
-            .collect()
-    })
-}
-
-/// The standard normal quantile (Acklam's rational approximation without the
-/// refinement step: absolute error below 2e-5, far below the noise's discretisation).
-#[allow(clippy::unreadable_literal)]
-fn normal_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [
-        -3.969683028665376e1,
-        2.209460984245205e2,
-        -2.759285104469687e2,
-        1.383_577_518_672_69e2,
-        -3.066479806614716e1,
-        2.506628277459239,
-    ];
-    const B: [f64; 5] = [
-        -5.447609879822406e1,
-        1.615858368580409e2,
-        -1.556989798598866e2,
-        6.680131188771972e1,
-        -1.328068155288572e1,
-    ];
-    const C: [f64; 6] = [
-        -7.784894002430293e-3,
-        -3.223964580411365e-1,
-        -2.400758277161838,
-        -2.549671010115819,
-        4.374664141464968,
-        2.938163982698783,
-    ];
-    const D: [f64; 4] = [
-        7.784695709041462e-3,
-        3.224671290700398e-1,
-        2.445134137142996,
-        3.754408661907416,
-    ];
-    let tail = |q: f64| {
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    };
-    if p < 0.02425 {
-        tail((-2.0 * p.ln()).sqrt())
-    } else if p > 1.0 - 0.02425 {
-        -tail((-2.0 * (1.0 - p).ln()).sqrt())
-    } else {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
-    }
-}
-
-/// The per-pixel random stream (xorshift64*), four 16-bit draws per call.
-struct PixelNoise(u64);
-
-impl PixelNoise {
-    #[inline]
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
+    /// One source pixel each (flips, no affine): `Scratch::map`.
+    Pixel,
+    /// Bilinear taps into the padded plane: `Scratch::taps`.
+    Taps,
 }
 
 #[cfg(test)]
@@ -497,20 +406,88 @@ mod tests {
         (0..k * s * s).flat_map(|_| hu.to_le_bytes()).collect()
     }
 
+    /// A record of pseudo-random HU over the whole i16 range's interesting part,
+    /// with a few extremes.
+    fn noisy(k: usize, s: usize, seed: u32) -> Vec<u8> {
+        let mut x = seed.max(1);
+        (0..k * s * s)
+            .flat_map(|i| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let hu = match i % 97 {
+                    0 => i16::MIN,
+                    1 => i16::MAX,
+                    _ => (x % 5000) as i16 - 1500,
+                };
+                hu.to_le_bytes()
+            })
+            .collect()
+    }
+
     #[test]
-    fn the_noise_table_holds_standard_normal_quantiles() {
-        // Python's statistics.NormalDist().inv_cdf
-        assert!((normal_quantile(0.975) - 1.959_963_985).abs() < 2e-5);
-        assert!((normal_quantile(0.5)).abs() < 1e-12);
-        assert!((normal_quantile(0.001) + 3.090_232_306).abs() < 2e-5);
-        assert!((normal_quantile(0.999) - 3.090_232_306).abs() < 2e-5);
-        let t = normal_table();
-        let mean = t.iter().map(|&v| f64::from(v)).sum::<f64>() / t.len() as f64;
-        let var = t.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / t.len() as f64;
-        assert!(
-            mean.abs() < 1e-9 && (var - 1.0).abs() < 0.01,
-            "{mean} {var}"
-        );
+    fn the_vectorised_loops_give_the_portable_loops_results_bit_for_bit() {
+        // Sizes with tails after every vector width (8, 16) and odd planes; the
+        // training defaults plus flips, forced affines and a second window.
+        let detected = Isa::detect();
+        for (k, s) in [(3, 19), (2, 24), (1, 7)] {
+            let spec = spec(k, s);
+            let raw = noisy(k, s, (k * 100 + s) as u32);
+            for aug in [
+                Augment::default(),
+                Augment {
+                    flip_columns: 0.5,
+                    flip_rows: 0.5,
+                    affine_prob: 1.0,
+                    scale: (0.5, 1.5),
+                    extra_windows: vec![(40.0, 400.0)],
+                    ..Augment::default()
+                },
+                Augment {
+                    flip_rows: 1.0,
+                    ..Augment::eval(300.0, 2000.0)
+                },
+            ] {
+                for sample in 0..12 {
+                    let n = aug.channels() * k * s * s;
+                    let (mut fast, mut plain) = (vec![0f32; n], vec![0f32; n]);
+                    augment_record_with(detected, &raw, &spec, &aug, (5, 1, sample), &mut fast);
+                    augment_record_with(
+                        Isa::Baseline,
+                        &raw,
+                        &spec,
+                        &aug,
+                        (5, 1, sample),
+                        &mut plain,
+                    );
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&fast),
+                        bits(&plain),
+                        "{detected:?} k {k} s {s} sample {sample}"
+                    );
+                    assert!(plain.iter().all(|v| (0.0..=1.0).contains(v)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_gamma_table_is_the_window_and_power_of_every_hu() {
+        let (level, width, scale, shift, gamma) = (420.5, 2800.0, 1.07, -0.03, 0.83);
+        let map = WindowMap::new(level, width, scale, shift, gamma);
+        let lo = level - width / 2.0;
+        for hu in (-32768..=32767)
+            .step_by(7)
+            .chain([-1000, -979, 1820, 1821, 32767])
+        {
+            let hu = hu as i16;
+            let v = ((f32::from(hu) - lo) * (1.0 / width))
+                .clamp(0.0, 1.0)
+                .powf(gamma);
+            let want = (v * scale + shift).clamp(0.0, 1.0);
+            assert_eq!(map.value(hu), want, "HU {hu}");
+        }
     }
 
     #[test]

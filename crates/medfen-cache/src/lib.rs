@@ -36,6 +36,7 @@
 
 mod augment;
 mod error;
+mod kernels;
 mod loader;
 mod roi;
 mod spec;
