@@ -4,6 +4,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Decoding allocates and frees many large buffers: keep them for reuse.
+    medfen_dicom::reuse_freed_memory();
     let cli = medfen_cli::Cli::parse();
     match medfen_cli::run(cli) {
         Ok(code) => code,

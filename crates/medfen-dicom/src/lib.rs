@@ -79,6 +79,7 @@ mod image2d;
 mod jpeg_lossless;
 mod letterbox;
 mod load;
+mod memory;
 mod nifti;
 pub mod pixels;
 mod plan;
@@ -102,6 +103,7 @@ pub use header::{
 pub use image2d::{is_image_file, read_image};
 pub use letterbox::Letterbox;
 pub use load::load_volume;
+pub use memory::reuse_freed_memory;
 pub use nifti::{is_nifti, read_nifti};
 pub use pixels::{ImageFile, StoredImage, read_stored, transfer_syntax_name};
 pub use plan::{AssemblyOptions, VolumePlan, plan_volume};
