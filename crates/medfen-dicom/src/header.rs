@@ -208,20 +208,27 @@ pub fn has_dicom_marker(path: &Path) -> Result<bool> {
 pub fn read_header(path: &Path) -> Result<DicomHeader> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_size = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    // One read of the file's head: the marker, the length check and the parse run on
-    // it when the header ends inside it (CT headers take a few KiB).
-    let mut head = Vec::with_capacity(usize::try_from(HEAD_BYTES.min(file_size)).unwrap_or(0));
-    (&mut file)
-        .take(HEAD_BYTES)
-        .read_to_end(&mut head)
-        .map_err(|e| Error::io(path, e))?;
-    if head.len() < 132 || &head[128..132] != b"DICM" {
-        return Err(Error::NotDicom {
-            path: path.to_path_buf(),
-        });
-    }
-    if let Some(header) = header_from_head(path, file_size, &head) {
-        return Ok(header);
+    // The file's head: the marker, the length check and the parse run on it when the
+    // header ends inside it (CT headers take a few KiB; vendors' private tags can make
+    // them longer, hence a second, larger read before the full walk).
+    let mut head = Vec::with_capacity(usize::try_from(HEAD_BYTES[0].min(file_size)).unwrap_or(0));
+    for (i, &limit) in HEAD_BYTES.iter().enumerate() {
+        let have = head.len() as u64;
+        (&mut file)
+            .take(limit - have)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io(path, e))?;
+        if i == 0 && (head.len() < 132 || &head[128..132] != b"DICM") {
+            return Err(Error::NotDicom {
+                path: path.to_path_buf(),
+            });
+        }
+        if let Some(header) = header_from_head(path, file_size, &head) {
+            return Ok(header);
+        }
+        if head.len() as u64 == file_size {
+            break;
+        }
     }
     // A header longer than the head, or a file the checks refuse: the whole walk, which
     // names what is wrong.
@@ -241,8 +248,8 @@ pub fn read_header(path: &Path) -> Result<DicomHeader> {
     header_from_meta(path, file_size, &obj)
 }
 
-/// Bytes [`read_header`] reads first.
-const HEAD_BYTES: u64 = 64 * 1024;
+/// How far [`read_header`] reads before the full walk: 16 KiB, then 64 KiB.
+const HEAD_BYTES: [u64; 2] = [16 * 1024, 64 * 1024];
 
 /// The header parsed from the file's first bytes alone, or `None` when they do not
 /// hold all of it (or anything in them fails: the full walk then reports it).

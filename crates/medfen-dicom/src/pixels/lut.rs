@@ -104,6 +104,45 @@ impl ModalityLut {
             && self.invert_sum.is_none())
         .then_some(self.intercept as i64)
     }
+
+    /// `Some((intercept, padding))` when the LUT is an integer shift outside the
+    /// padding range (slope 1, integral intercept, no inversion): the fast path of CT,
+    /// scanners that pad included.
+    pub(crate) fn shift_and_padding(&self) -> Option<(i64, Option<(i64, i64)>)> {
+        (self.slope == 1.0 && self.intercept.fract() == 0.0 && self.invert_sum.is_none())
+            .then_some((self.intercept as i64, self.padding))
+    }
+}
+
+/// How 16-bit little-endian samples become values: the stored value is
+/// `(((raw >> shift) & mask) ^ sign) - sign`; stored values in `padding` (inclusive)
+/// become air ([`AIR_HU`]), the others `stored + add`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Le16Layout {
+    /// Right shift of the raw sample (High Bit + 1 - Bits Stored).
+    pub shift: u32,
+    /// Mask of Bits Stored.
+    pub mask: i32,
+    /// The sign bit for signed data, else 0.
+    pub sign: i32,
+    /// The rescale intercept.
+    pub add: i32,
+    /// Inclusive range of padding stored values.
+    pub padding: Option<(i32, i32)>,
+}
+
+impl Le16Layout {
+    /// The stored value of raw sample `u`.
+    #[inline]
+    fn stored(&self, u: i32) -> i32 {
+        (((u >> self.shift) & self.mask) ^ self.sign) - self.sign
+    }
+
+    /// The padding range, or an empty one (`lo > hi`) that matches nothing.
+    #[inline]
+    fn padding_or_empty(&self) -> (i32, i32) {
+        self.padding.unwrap_or((1, 0))
+    }
 }
 
 /// Output voxel types.
@@ -113,20 +152,18 @@ pub trait HuValue: Copy + Default + Send + Sync + 'static {
     /// Converts an integer value (fast path).
     fn from_int(v: i64) -> (Self, bool);
 
-    /// Converts 16-bit little-endian samples: `(((raw >> sh) & mask) ^ sign) - sign + add`
-    /// per sample; returns how many values were clamped.
-    fn convert_le16(
-        bytes: &[u8],
-        sh: u32,
-        mask: i32,
-        sign: i32,
-        add: i32,
-        out: &mut [Self],
-    ) -> usize {
+    /// Converts 16-bit little-endian samples as `layout` says; returns how many values
+    /// were clamped.
+    fn convert_le16(bytes: &[u8], layout: &Le16Layout, out: &mut [Self]) -> usize {
         let mut clamped = 0usize;
+        let (lo, hi) = layout.padding_or_empty();
         for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            let u = i32::from(u16::from_le_bytes([c[0], c[1]]));
-            let (x, cl) = Self::from_int(i64::from((((u >> sh) & mask) ^ sign) - sign + add));
+            let v = layout.stored(i32::from(u16::from_le_bytes([c[0], c[1]])));
+            let (x, cl) = if (lo..=hi).contains(&v) {
+                Self::from_value(AIR_HU)
+            } else {
+                Self::from_int(i64::from(v + layout.add))
+            };
             *o = x;
             clamped += usize::from(cl);
         }
@@ -154,35 +191,42 @@ impl HuValue for i16 {
     }
 
     /// The CT hot loop, in 32-bit arithmetic. When every possible stored value lands
-    /// inside int16 (12-bit CT with intercept -1024), no clamp is needed and the loop
-    /// vectorises with baseline SSE2.
-    fn convert_le16(
-        bytes: &[u8],
-        sh: u32,
-        mask: i32,
-        sign: i32,
-        add: i32,
-        out: &mut [Self],
-    ) -> usize {
-        let (lo, hi) = if sign == 0 {
-            (0, mask)
+    /// inside int16 (12-bit CT with intercept -1024, or 16-bit signed data with a
+    /// padding value), no clamp is needed and the loop vectorises with baseline SSE2;
+    /// padding is a select in the same loop.
+    fn convert_le16(bytes: &[u8], layout: &Le16Layout, out: &mut [Self]) -> usize {
+        let (lo, hi) = if layout.sign == 0 {
+            (0, layout.mask)
         } else {
-            (-sign, sign - 1)
+            (-layout.sign, layout.sign - 1)
         };
+        let (pad_lo, pad_hi) = layout.padding_or_empty();
+        #[allow(clippy::cast_possible_truncation)]
+        let air = AIR_HU as i16;
+        let add = layout.add;
         if lo + add >= i32::from(i16::MIN) && hi + add <= i32::from(i16::MAX) {
             for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                let u = i32::from(u16::from_le_bytes([c[0], c[1]]));
-                *o = ((((u >> sh) & mask) ^ sign) - sign + add) as i16;
+                let v = layout.stored(i32::from(u16::from_le_bytes([c[0], c[1]])));
+                let padded = v >= pad_lo && v <= pad_hi;
+                #[allow(clippy::cast_possible_truncation)]
+                {
+                    *o = if padded { air } else { (v + add) as i16 };
+                }
             }
             return 0;
         }
+        // Branch-free, so this loop vectorises too.
         let mut clamped = 0usize;
         for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            let u = i32::from(u16::from_le_bytes([c[0], c[1]]));
-            let v = (((u >> sh) & mask) ^ sign) - sign + add;
-            let x = v.clamp(i32::from(i16::MIN), i32::from(i16::MAX));
-            *o = x as i16;
-            clamped += usize::from(x != v);
+            let v = layout.stored(i32::from(u16::from_le_bytes([c[0], c[1]])));
+            let padded = v >= pad_lo && v <= pad_hi;
+            let w = v + add;
+            let x = w.clamp(i32::from(i16::MIN), i32::from(i16::MAX));
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                *o = if padded { air } else { x as i16 };
+            }
+            clamped += usize::from(!padded && x != w);
         }
         clamped
     }
@@ -267,5 +311,61 @@ mod tests {
         assert!(err.to_string().contains("RescaleSlope"), "{err}");
         assert_eq!(i16::from_value(40000.0), (i16::MAX, true));
         assert_eq!(i16::from_int(-5), (-5, false));
+    }
+
+    /// Every 16-bit sample through the fast loops equals the LUT applied to its stored
+    /// value: signed 16-bit with a padding range, unsigned 12-bit in a high-bit layout
+    /// with padding, and an intercept that forces clamping.
+    #[test]
+    fn the_le16_fast_path_equals_the_lut_with_padding() {
+        let p = Path::new("x.dcm");
+        let raw: Vec<u8> = (0..=u16::MAX).flat_map(u16::to_le_bytes).collect();
+        for (format, intercept, padding) in [
+            (
+                fmt(16, true, Photometric::Monochrome2),
+                0.0,
+                Some((-2000, Some(-1990))),
+            ),
+            (
+                fmt(16, true, Photometric::Monochrome2),
+                -1024.0,
+                Some((-2000, None)),
+            ),
+            (
+                fmt(12, false, Photometric::Monochrome2),
+                -1024.0,
+                Some((0, Some(3))),
+            ),
+            (
+                fmt(16, false, Photometric::Monochrome2),
+                -1024.0,
+                Some((65535, None)),
+            ),
+            (fmt(12, false, Photometric::Monochrome2), -1024.0, None),
+        ] {
+            let lut = ModalityLut::new(p, Some(&format), 1.0, intercept, padding).unwrap();
+            let (shift, pad) = lut.shift_and_padding().expect("an integer shift");
+            let bits = u32::from(format.bits_stored);
+            let layout = Le16Layout {
+                shift: u32::from(format.high_bit + 1) - bits,
+                mask: ((1i64 << bits) - 1) as i32,
+                sign: if format.signed { 1 << (bits - 1) } else { 0 },
+                add: shift as i32,
+                padding: pad.map(|(a, b)| (a as i32, b as i32)),
+            };
+            let (mut fast16, mut fast32) = (vec![0i16; 65536], vec![0f32; 65536]);
+            let clamped = i16::convert_le16(&raw, &layout, &mut fast16);
+            f32::convert_le16(&raw, &layout, &mut fast32);
+            let mut want_clamped = 0;
+            for u in 0..65536usize {
+                let stored = i64::from(layout.stored(u as i32));
+                let hu = lut.apply(stored);
+                let (want, c) = i16::from_value(hu);
+                want_clamped += usize::from(c);
+                assert_eq!(fast16[u], want, "{format:?} {padding:?} raw {u}");
+                assert_eq!(fast32[u], hu as f32, "{format:?} {padding:?} raw {u}");
+            }
+            assert_eq!(clamped, want_clamped, "{format:?}");
+        }
     }
 }

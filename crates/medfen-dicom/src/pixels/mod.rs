@@ -28,7 +28,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::error::{Error, Result};
 use crate::header::{DicomHeader, Photometric, PixelFormat, header_from_object};
-pub use lut::{AIR_HU, HuValue, ModalityLut};
+pub use lut::{AIR_HU, HuValue, Le16Layout, ModalityLut};
 
 /// How a transfer syntax's pixel data is decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -434,22 +434,28 @@ impl ImageFile {
         let n = self.pixels();
         assert_eq!(out.len(), n, "output must hold rows x cols values");
         let mut clamped = 0usize;
-        // Fast path of CT: 16-bit little-endian samples through an integer shift.
-        if let (Some(shift), RawSamples::Le16(bytes)) = (lut.integer_shift(), &raw)
+        // Fast path of CT: 16-bit little-endian samples through an integer shift (with
+        // the padding range mapped to air).
+        if let (Some((shift, padding)), RawSamples::Le16(bytes)) = (lut.shift_and_padding(), &raw)
             && let Ok(add) = i32::try_from(shift)
             && add.abs() < 1 << 30
             && self.format().bits_stored <= 16
             && self.format().high_bit < 16
+            && let Ok(padding) = padding
+                .map(|(a, b)| {
+                    Ok::<_, std::num::TryFromIntError>((i32::try_from(a)?, i32::try_from(b)?))
+                })
+                .transpose()
         {
-            let (sh, mask, sign) = bit_layout(self.format());
-            return Ok(T::convert_le16(
-                bytes,
-                sh,
-                mask as i32,
-                sign as i32,
+            let (shift, mask, sign) = bit_layout(self.format());
+            let layout = Le16Layout {
+                shift,
+                mask: mask as i32,
+                sign: sign as i32,
                 add,
-                out,
-            ));
+                padding,
+            };
+            return Ok(T::convert_le16(bytes, &layout, out));
         }
         match lut.integer_shift() {
             Some(shift) => for_each_stored(&raw, self.format(), n, |i, v| {
