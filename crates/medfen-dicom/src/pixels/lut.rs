@@ -205,12 +205,24 @@ impl HuValue for i16 {
         let air = AIR_HU as i16;
         let add = layout.add;
         if lo + add >= i32::from(i16::MIN) && hi + add <= i32::from(i16::MAX) {
-            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                let v = layout.stored(i32::from(u16::from_le_bytes([c[0], c[1]])));
-                let padded = v >= pad_lo && v <= pad_hi;
-                #[allow(clippy::cast_possible_truncation)]
-                {
-                    *o = if padded { air } else { (v + add) as i16 };
+            let pairs = out.iter_mut().zip(bytes.chunks_exact(2));
+            // Two loops: the select costs a quarter of the loop when there is no padding.
+            if layout.padding.is_none() {
+                for (o, c) in pairs {
+                    let v = layout.stored(i32::from(u16::from_le_bytes([c[0], c[1]])));
+                    #[allow(clippy::cast_possible_truncation)]
+                    {
+                        *o = (v + add) as i16;
+                    }
+                }
+            } else {
+                for (o, c) in pairs {
+                    let v = layout.stored(i32::from(u16::from_le_bytes([c[0], c[1]])));
+                    let padded = v >= pad_lo && v <= pad_hi;
+                    #[allow(clippy::cast_possible_truncation)]
+                    {
+                        *o = if padded { air } else { (v + add) as i16 };
+                    }
                 }
             }
             return 0;
