@@ -267,7 +267,7 @@ fn dicom(ws: &Workspace) -> Result<()> {
         .max()
         .unwrap_or(1);
     println!(
-        "\ndicom bench: 120 slices of 512x512, slices per second (best of 5 for medfen, 3 for pydicom); medfen on 1 and {cores} threads"
+        "\ndicom bench: 120 slices of 512x512, slices per second (best of >= 5 runs and 0.5 s for medfen, 3 for pydicom); medfen on 1 and {cores} threads"
     );
     println!(
         "{:<6} {:<9} {:>12} {:>12} {:>10} {:>11} {:>9}",
