@@ -539,14 +539,23 @@ fn round_i32(x: f32) -> i32 {
 fn crop_slice(g: &Geometry, z: usize, rows: &[Taps], cols: &[Taps], pad: f32, out: &mut [f32]) {
     let plane = &g.v.data[z * g.ny * g.nx..(z + 1) * g.ny * g.nx];
     let w = cols.len();
-    let horizontal = |row: Option<usize>, buf: &mut [f32]| match row {
+    // Column taps as indices into the row converted to f32 with `pad` appended at
+    // index nx (a tap outside the image reads it): no branch per tap.
+    let column = |c: Option<usize>| c.unwrap_or(g.nx);
+    let col_index: Vec<(usize, usize, f32)> = cols
+        .iter()
+        .map(|t| (column(t.i0), column(t.i1), t.f))
+        .collect();
+    let mut line = vec![pad; g.nx + 1];
+    let mut horizontal = |row: Option<usize>, buf: &mut [f32]| match row {
         None => buf.fill(pad),
         Some(r) => {
-            let line = &plane[r * g.nx..(r + 1) * g.nx];
-            let pick = |c: Option<usize>| c.map_or(pad, |c| f32::from(line[c]));
-            for (tx, o) in cols.iter().zip(buf.iter_mut()) {
-                let (p0, p1) = (pick(tx.i0), pick(tx.i1));
-                *o = p0 + (p1 - p0) * tx.f;
+            for (l, &v) in line.iter_mut().zip(&plane[r * g.nx..(r + 1) * g.nx]) {
+                *l = f32::from(v);
+            }
+            for (&(i0, i1, f), o) in col_index.iter().zip(buf.iter_mut()) {
+                let (p0, p1) = (line[i0], line[i1]);
+                *o = p0 + (p1 - p0) * f;
             }
         }
     };
