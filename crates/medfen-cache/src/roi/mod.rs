@@ -24,6 +24,10 @@ use medfen_tasks::Side;
 
 use crate::spec::{CacheSpec, CropMode, Sampling};
 
+mod sample;
+
+use sample::{Taps, crop_slice, round_i32, taps};
+
 /// Enclosed air (mm², summed over the probe slices) below which the crop centre comes
 /// from the bone instead.
 const MIN_AIR_MM2: f64 = 20.0;
@@ -490,93 +494,6 @@ fn z_plan(g: &Geometry, spec: &CacheSpec, peak: usize) -> Vec<(usize, usize, f64
                     (lo, hi, f - lo as f64)
                 })
                 .collect()
-        }
-    }
-}
-
-/// Bilinear taps of one output coordinate: the two source indices (None outside the
-/// image) and the weight of the second.
-#[derive(Clone, Copy)]
-struct Taps {
-    i0: Option<usize>,
-    i1: Option<usize>,
-    f: f32,
-}
-
-fn taps(p: f64, n: usize) -> Taps {
-    let base = p.floor();
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_precision_loss,
-        clippy::cast_sign_loss
-    )]
-    let at = |i: f64| (i >= 0.0 && i < n as f64).then_some(i as usize);
-    #[allow(clippy::cast_possible_truncation)]
-    Taps {
-        i0: at(base),
-        i1: at(base + 1.0),
-        f: (p - base) as f32,
-    }
-}
-
-/// `x.round() as i32` (half away from zero) without the libm call, which is not inlined
-/// on baseline x86-64; exact for |x| < 2^23.
-#[inline]
-fn round_i32(x: f32) -> i32 {
-    #[allow(clippy::cast_possible_truncation)]
-    let t = x as i32;
-    #[allow(clippy::cast_precision_loss)]
-    let frac = x - t as f32;
-    t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
-}
-
-/// One slice of the crop: `rows` x `cols` taps from slice `z`, into `out`.
-///
-/// Separable: each source row the taps read is interpolated along x once (output rows
-/// mostly share their two source rows), then output rows blend two such rows along y.
-/// The arithmetic is the one of the direct form (`top + (bottom - top) * fy` of
-/// `p0 + (p1 - p0) * fx`), so results are bit-identical to it.
-fn crop_slice(g: &Geometry, z: usize, rows: &[Taps], cols: &[Taps], pad: f32, out: &mut [f32]) {
-    let plane = &g.v.data[z * g.ny * g.nx..(z + 1) * g.ny * g.nx];
-    let w = cols.len();
-    // Column taps as indices into the row converted to f32 with `pad` appended at
-    // index nx (a tap outside the image reads it): no branch per tap.
-    let column = |c: Option<usize>| c.unwrap_or(g.nx);
-    let col_index: Vec<(usize, usize, f32)> = cols
-        .iter()
-        .map(|t| (column(t.i0), column(t.i1), t.f))
-        .collect();
-    let mut line = vec![pad; g.nx + 1];
-    let mut horizontal = |row: Option<usize>, buf: &mut [f32]| match row {
-        None => buf.fill(pad),
-        Some(r) => {
-            for (l, &v) in line.iter_mut().zip(&plane[r * g.nx..(r + 1) * g.nx]) {
-                *l = f32::from(v);
-            }
-            for (&(i0, i1, f), o) in col_index.iter().zip(buf.iter_mut()) {
-                let (p0, p1) = (line[i0], line[i1]);
-                *o = p0 + (p1 - p0) * f;
-            }
-        }
-    };
-    // Two interpolated source rows, keyed by source row (`None`: outside the image).
-    let mut keys: [Option<Option<usize>>; 2] = [None, None];
-    let mut bufs = [vec![0f32; w], vec![0f32; w]];
-    for (ty, line) in rows.iter().zip(out.chunks_exact_mut(w)) {
-        let mut slot = |row: Option<usize>, keep: Option<usize>| -> usize {
-            if let Some(i) = keys.iter().position(|k| *k == Some(row)) {
-                return i;
-            }
-            let i = usize::from(keep == Some(0));
-            horizontal(row, &mut bufs[i]);
-            keys[i] = Some(row);
-            i
-        };
-        let top = slot(ty.i0, None);
-        let bottom = slot(ty.i1, Some(top));
-        let (t, b) = (&bufs[top], &bufs[bottom]);
-        for ((o, t), b) in line.iter_mut().zip(t).zip(b) {
-            *o = t + (b - t) * ty.f;
         }
     }
 }
