@@ -1,13 +1,22 @@
 //! The pixel loops of the augmentation: portable loops the compiler vectorises, and on
-//! x86-64 an AVX2 copy (explicit gathers for table lookups and bilinear taps) chosen at
-//! run time when the CPU has it ([`Isa::detect`]). Both copies do the same IEEE
-//! operations in the same order, so they give bit-identical results.
+//! x86-64 AVX2 and AVX-512 copies chosen at run time by what the CPU has
+//! ([`Isa::detect`]). All copies do the same IEEE operations in the same order, so they
+//! give bit-identical results.
+
+mod block;
+mod gamma;
+
+pub(crate) use block::{BLOCK, PIECE, SliceBlock};
+use gamma::GammaCurve;
 
 /// Which copy of the loops to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Isa {
-    /// AVX2 (x86-64 CPUs since 2013-2015): explicit gathers for the table lookups and
-    /// the bilinear taps, and 8-wide vectors for the rest.
+    /// AVX-512 (F and BW; AMD Zen 4 and later, Intel server CPUs since 2017): 16-wide
+    /// noise; everything else as [`Isa::Avx2`].
+    Avx512,
+    /// AVX2 (x86-64 CPUs since 2013-2015): explicit gathers for the bilinear taps,
+    /// and 8-wide vectors for the rest.
     Avx2,
     /// The baseline target (SSE2 on x86-64).
     Baseline,
@@ -16,73 +25,51 @@ pub(crate) enum Isa {
 impl Isa {
     /// The best copy this CPU can run.
     pub(crate) fn detect() -> Self {
+        Self::available()[0]
+    }
+
+    /// Every copy this CPU can run, best first (the tests compare them).
+    pub(crate) fn available() -> Vec<Self> {
+        let mut all = Vec::new();
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return Self::Avx2;
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") {
+                if has!("avx512f") && has!("avx512bw") {
+                    all.push(Self::Avx512);
+                }
+                all.push(Self::Avx2);
+            }
         }
-        Self::Baseline
+        all.push(Self::Baseline);
+        all
+    }
+
+    /// Whether the CPU has AVX2 (the AVX-512 level implies it).
+    pub(crate) fn avx2(self) -> bool {
+        matches!(self, Self::Avx2 | Self::Avx512)
     }
 }
 
 /// The map from HU to [0, 1] of one sample and channel:
 /// `clamp(curve(clamp((hu - lo) / width, 0, 1)) * scale + shift, 0, 1)`, where the
-/// curve is the identity (computed directly) or a gamma (through a table over the HU
-/// of the window - HU outside it take the end values - one gather per 8 values, cheaper
-/// than evaluating the power; the table is small enough to stay in the L1 cache).
+/// curve is the identity or a gamma (16 quadratic pieces: [`GammaCurve`]).
 pub(crate) struct WindowMap {
     lo: f32,
     inv_width: f32,
     scale: f32,
     shift: f32,
-    table: Option<GammaTable>,
-}
-
-/// The map's value for every HU from `first` (`values` is never empty).
-pub(crate) struct GammaTable {
-    first: i32,
-    values: Vec<f32>,
-}
-
-impl GammaTable {
-    #[inline]
-    fn index(&self, hu: i16) -> usize {
-        #[allow(
-            clippy::cast_sign_loss,
-            clippy::cast_possible_truncation,
-            clippy::cast_possible_wrap
-        )]
-        let i = (i32::from(hu) - self.first).clamp(0, self.values.len() as i32 - 1) as usize;
-        i
-    }
+    curve: Option<GammaCurve>,
 }
 
 impl WindowMap {
     pub(crate) fn new(level: f32, width: f32, scale: f32, shift: f32, gamma: f32) -> Self {
-        let lo = level - width / 2.0;
-        let inv_width = 1.0 / width;
-        let table = ((gamma - 1.0).abs() > 1e-6).then(|| {
-            // From the last HU at or below `lo` (value 0) to the first at or above
-            // `lo + width` (value 1); HU beyond take these end values.
-            #[allow(clippy::cast_possible_truncation)]
-            let (first, last) = (
-                (lo.floor() as i32).clamp(-32768, 32767),
-                ((lo + width).ceil() as i32).clamp(-32768, 32767),
-            );
-            let values = (first..=last.max(first))
-                .map(|hu| {
-                    #[allow(clippy::cast_precision_loss)]
-                    let v = ((hu as f32 - lo) * inv_width).clamp(0.0, 1.0).powf(gamma);
-                    (v * scale + shift).clamp(0.0, 1.0)
-                })
-                .collect();
-            GammaTable { first, values }
-        });
         Self {
-            lo,
-            inv_width,
+            lo: level - width / 2.0,
+            inv_width: 1.0 / width,
             scale,
             shift,
-            table,
+            curve: ((gamma - 1.0).abs() > 1e-6).then(|| GammaCurve::new(gamma, scale, shift)),
         }
     }
 
@@ -95,27 +82,29 @@ impl WindowMap {
 
     /// `out[i] = map(hu[i])`.
     pub(crate) fn apply(&self, isa: Isa, hu: &[i16], out: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if isa == Isa::Avx2 {
+        let n = hu.len().min(out.len());
+        let window = (self.lo, self.inv_width);
+        #[allow(unsafe_code)]
+        let done = match (isa, &self.curve) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::Avx512` is only detected on CPUs with AVX-512 F and BW.
+            (Isa::Avx512, Some(curve)) => unsafe { gamma::avx512::apply(curve, window, hu, out) },
+            #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2.
-            #[allow(unsafe_code)]
-            unsafe {
-                match &self.table {
-                    Some(table) => avx2::lookup(table, hu, out),
-                    None => avx2::linear(self, hu, out),
-                }
-            }
-            return;
-        }
-        let _ = isa;
-        self.apply_portable(hu, out);
+            (Isa::Avx2, Some(curve)) => unsafe { gamma::avx2::apply(curve, window, hu, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only detected on CPUs with AVX2.
+            (Isa::Avx2 | Isa::Avx512, None) => unsafe { avx2::linear(self, hu, out) },
+            _ => 0,
+        };
+        self.apply_portable(&hu[done..n], &mut out[done..n]);
     }
 
     #[inline]
     fn apply_portable(&self, hu: &[i16], out: &mut [f32]) {
-        if let Some(table) = &self.table {
+        if let Some(curve) = &self.curve {
             for (o, &h) in out.iter_mut().zip(hu) {
-                *o = table.values[table.index(h)];
+                *o = curve.at(((f32::from(h) - self.lo) * self.inv_width).clamp(0.0, 1.0));
             }
             return;
         }
@@ -149,8 +138,8 @@ pub(crate) fn bilinear(isa: Isa, plane: &[f32], pitch: usize, taps: &Taps, out: 
         "a tap for every output value"
     );
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
-        // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2.
+    if isa.avx2() {
+        // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only detected on CPUs with AVX2.
         #[allow(unsafe_code)]
         unsafe {
             avx2::bilinear(plane, pitch, taps, out);
@@ -182,40 +171,69 @@ fn bilinear_portable(
 }
 
 /// Lanes of the noise generator (pixel `i` draws from lane `i % NOISE_LANES`).
-pub(crate) const NOISE_LANES: usize = 16;
+pub(crate) const NOISE_LANES: usize = 64;
 
 /// Standard deviation of a sum of four uniform bytes (Irwin-Hall, n = 4, on 0..=255).
 const BYTE_SUM_SD: f32 = 147.801_21;
 
-/// Adds noise of standard deviation `std` to every value (clamped to [0, 1]).
+/// The noise stream of one slice: noise of standard deviation `std`, added to the
+/// slice's values (clamped to [0, 1]).
 ///
 /// Each draw is the sum of the four bytes of a 32-bit random word, centred and scaled
 /// (Irwin-Hall with n = 4: bell-shaped, mean 0, the requested standard deviation,
 /// bounded at ±3.45 sd) - no table lookups, so it vectorises without gathers. The words
-/// come from [`NOISE_LANES`] xorshift32 generators seeded from `key`.
-pub(crate) fn add_noise(isa: Isa, values: &mut [f32], std: f32, key: u64) {
-    #[allow(clippy::cast_possible_truncation)]
-    let (k0, k1) = (key as u32, (key >> 32) as u32);
-    let mut lanes = [0u32; NOISE_LANES];
-    for (l, s) in (0u32..).zip(lanes.iter_mut()) {
-        *s = mix32(mix32(l ^ k0) ^ k1).max(1);
-    }
-    let scale = std / BYTE_SUM_SD;
-    let done = match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => {
-            // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2.
-            #[allow(unsafe_code)]
-            unsafe {
-                avx2::add_noise(values, scale, &mut lanes)
-            }
+/// come from [`NOISE_LANES`] xorshift32 generators seeded from the key. The slice may
+/// be taken a piece at a time: pieces whose lengths are multiples of [`NOISE_LANES`]
+/// (all but the last) get the values the whole slice would.
+#[derive(Clone)]
+pub(crate) struct Noise {
+    lanes: [u32; NOISE_LANES],
+    scale: f32,
+}
+
+impl Noise {
+    /// The stream of standard deviation `std` and key `key`.
+    pub(crate) fn new(std: f32, key: u64) -> Self {
+        #[allow(clippy::cast_possible_truncation)]
+        let (k0, k1) = (key as u32, (key >> 32) as u32);
+        let mut lanes = [0u32; NOISE_LANES];
+        for (l, s) in (0u32..).zip(lanes.iter_mut()) {
+            *s = mix32(mix32(l ^ k0) ^ k1).max(1);
         }
-        _ => 0,
-    };
-    for chunk in values[done..].chunks_mut(NOISE_LANES) {
-        for (v, s) in chunk.iter_mut().zip(lanes.iter_mut()) {
-            *s = xorshift32(*s);
-            *v = (*v + scale * byte_sum_centred(*s)).clamp(0.0, 1.0);
+        Self {
+            lanes,
+            scale: std / BYTE_SUM_SD,
+        }
+    }
+
+    /// Adds the next `values.len()` draws to `values` (clamped to [0, 1]).
+    pub(crate) fn add(&mut self, isa: Isa, values: &mut [f32]) {
+        let Self { lanes, scale } = self;
+        let scale = *scale;
+        let done = match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => {
+                // SAFETY: `Isa::Avx512` is only detected on CPUs with AVX-512 F and BW.
+                #[allow(unsafe_code)]
+                unsafe {
+                    avx512::add_noise(values, scale, lanes)
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => {
+                // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2.
+                #[allow(unsafe_code)]
+                unsafe {
+                    avx2::add_noise(values, scale, lanes)
+                }
+            }
+            _ => 0,
+        };
+        for chunk in values[done..].chunks_mut(NOISE_LANES) {
+            for (v, s) in chunk.iter_mut().zip(lanes.iter_mut()) {
+                *s = xorshift32(*s);
+                *v = (*v + scale * byte_sum_centred(*s)).clamp(0.0, 1.0);
+            }
         }
     }
 }
@@ -243,16 +261,15 @@ mod avx2 {
     use std::arch::x86_64::{
         __m256, __m256i, _mm_loadu_si128, _mm256_add_ps, _mm256_castsi256_ps,
         _mm256_castsi256_si128, _mm256_cvtepi16_epi32, _mm256_cvtepi32_ps,
-        _mm256_extracti128_si256, _mm256_i32gather_epi64, _mm256_i32gather_ps, _mm256_loadu_ps,
-        _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_max_epi32,
-        _mm256_max_ps, _mm256_min_epi32, _mm256_min_epu32, _mm256_min_ps, _mm256_mul_ps,
-        _mm256_permute4x64_epi64, _mm256_set1_epi8, _mm256_set1_epi16, _mm256_set1_epi32,
-        _mm256_set1_ps, _mm256_setzero_si256, _mm256_shuffle_ps, _mm256_slli_epi32,
-        _mm256_srli_epi32, _mm256_storeu_ps, _mm256_storeu_si256, _mm256_sub_epi32, _mm256_sub_ps,
-        _mm256_xor_si256,
+        _mm256_extracti128_si256, _mm256_i32gather_epi64, _mm256_loadu_ps, _mm256_loadu_si256,
+        _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_max_ps, _mm256_min_epu32, _mm256_min_ps,
+        _mm256_mul_ps, _mm256_permute4x64_epi64, _mm256_set1_epi8, _mm256_set1_epi16,
+        _mm256_set1_epi32, _mm256_set1_ps, _mm256_setzero_si256, _mm256_shuffle_ps,
+        _mm256_slli_epi32, _mm256_srli_epi32, _mm256_storeu_ps, _mm256_storeu_si256,
+        _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_si256,
     };
 
-    use super::{GammaTable, NOISE_LANES, Taps, WindowMap};
+    use super::{NOISE_LANES, Taps, WindowMap};
 
     /// `clamp(x, 0, 1)` exactly as `f32::clamp` (`max(0, x)` keeps x when equal, then
     /// `min(1, x)` likewise).
@@ -262,9 +279,10 @@ mod avx2 {
         _mm256_min_ps(_mm256_set1_ps(1.0), _mm256_max_ps(_mm256_set1_ps(0.0), x))
     }
 
-    /// The linear window, 8 values at a time (tail by the portable loop).
+    /// The linear window, 8 values at a time; returns how many it did (the caller does
+    /// the tail).
     #[target_feature(enable = "avx2")]
-    pub(super) fn linear(map: &WindowMap, hu: &[i16], out: &mut [f32]) {
+    pub(super) fn linear(map: &WindowMap, hu: &[i16], out: &mut [f32]) -> usize {
         let n = hu.len().min(out.len());
         let (lo, inv_width) = (_mm256_set1_ps(map.lo), _mm256_set1_ps(map.inv_width));
         let (scale, shift) = (_mm256_set1_ps(map.scale), _mm256_set1_ps(map.shift));
@@ -282,32 +300,7 @@ mod avx2 {
             unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), v) };
             i += 8;
         }
-        map.apply_portable(&hu[i..n], &mut out[i..n]);
-    }
-
-    /// The table lookup, 8 gathers at a time (tail by the portable loop).
-    #[target_feature(enable = "avx2")]
-    pub(super) fn lookup(table: &GammaTable, hu: &[i16], out: &mut [f32]) {
-        let n = hu.len().min(out.len());
-        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
-        let last = _mm256_set1_epi32(table.values.len() as i32 - 1);
-        let (zero, first) = (_mm256_setzero_si256(), _mm256_set1_epi32(table.first));
-        let mut i = 0;
-        while i + 8 <= n {
-            // SAFETY: i + 8 <= n <= hu.len() (16 bytes) and <= out.len(); the indices are
-            // clamped to 0..values.len().
-            unsafe {
-                let h = _mm256_cvtepi16_epi32(_mm_loadu_si128(hu.as_ptr().add(i).cast()));
-                let idx =
-                    _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(h, first), zero), last);
-                let v = _mm256_i32gather_ps::<4>(table.values.as_ptr(), idx);
-                _mm256_storeu_ps(out.as_mut_ptr().add(i), v);
-            }
-            i += 8;
-        }
-        for (o, &h) in out[i..n].iter_mut().zip(&hu[i..n]) {
-            *o = table.values[table.index(h)];
-        }
+        i
     }
 
     /// The bilinear taps, four 4-pair gathers per 8 values (tail by the portable loop). The
@@ -395,33 +388,98 @@ mod avx2 {
     ) -> usize {
         let n = values.len();
         let scale = _mm256_set1_ps(scale);
-        // SAFETY: `lanes` holds 16 u32 (two 32-byte vectors).
-        let (mut s0, mut s1) = unsafe {
-            (
-                _mm256_loadu_si256(lanes.as_ptr().cast()),
-                _mm256_loadu_si256(lanes.as_ptr().add(8).cast()),
-            )
-        };
+        // One vector per 8 lanes: independent generators, so the loop is not bound by
+        // the latency of one xorshift chain.
+        let mut state = [_mm256_setzero_si256(); NOISE_LANES / 8];
+        for (v, s) in state.iter_mut().enumerate() {
+            // SAFETY: 8 * v + 8 <= NOISE_LANES = lanes.len().
+            *s = unsafe { _mm256_loadu_si256(lanes.as_ptr().add(8 * v).cast()) };
+        }
         let mut i = 0;
         while i + NOISE_LANES <= n {
-            s0 = xorshift32(s0);
-            s1 = xorshift32(s1);
-            // SAFETY: i + 16 <= n = values.len().
-            unsafe {
-                let p = values.as_mut_ptr().add(i);
-                let x = _mm256_loadu_ps(p);
-                let y = _mm256_loadu_ps(p.add(8));
-                let x = clamp01(_mm256_add_ps(x, _mm256_mul_ps(scale, byte_sum_centred(s0))));
-                let y = clamp01(_mm256_add_ps(y, _mm256_mul_ps(scale, byte_sum_centred(s1))));
-                _mm256_storeu_ps(p, x);
-                _mm256_storeu_ps(p.add(8), y);
+            for (v, s) in state.iter_mut().enumerate() {
+                *s = xorshift32(*s);
+                // SAFETY: i + 8 * v + 8 <= i + NOISE_LANES <= n = values.len().
+                unsafe {
+                    let p = values.as_mut_ptr().add(i + 8 * v);
+                    let x = _mm256_loadu_ps(p);
+                    let x = clamp01(_mm256_add_ps(x, _mm256_mul_ps(scale, byte_sum_centred(*s))));
+                    _mm256_storeu_ps(p, x);
+                }
             }
             i += NOISE_LANES;
         }
-        // SAFETY: as above.
-        unsafe {
-            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), s0);
-            _mm256_storeu_si256(lanes.as_mut_ptr().add(8).cast(), s1);
+        for (v, s) in state.iter().enumerate() {
+            // SAFETY: as above.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().add(8 * v).cast(), *s) };
+        }
+        i
+    }
+}
+
+/// The AVX-512 copies: the AVX2 copies' operations, 16 lanes at a time.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m512, __m512i, _mm512_add_ps, _mm512_cvtepi32_ps, _mm512_loadu_ps, _mm512_loadu_si512,
+        _mm512_madd_epi16, _mm512_maddubs_epi16, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
+        _mm512_set1_epi8, _mm512_set1_epi16, _mm512_set1_epi32, _mm512_set1_ps,
+        _mm512_setzero_si512, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_ps,
+        _mm512_storeu_si512, _mm512_sub_epi32, _mm512_xor_si512,
+    };
+
+    use super::NOISE_LANES;
+
+    /// `clamp(x, 0, 1)` as `f32::clamp` (see the AVX2 copy).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn clamp01(x: __m512) -> __m512 {
+        _mm512_min_ps(_mm512_set1_ps(1.0), _mm512_max_ps(_mm512_set1_ps(0.0), x))
+    }
+
+    /// `xorshift32` on 16 lanes.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn xorshift32(x: __m512i) -> __m512i {
+        let x = _mm512_xor_si512(x, _mm512_slli_epi32::<13>(x));
+        let x = _mm512_xor_si512(x, _mm512_srli_epi32::<17>(x));
+        _mm512_xor_si512(x, _mm512_slli_epi32::<5>(x))
+    }
+
+    /// The AVX2 `add_noise` with the 16 lanes in one vector.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) fn add_noise(
+        values: &mut [f32],
+        scale: f32,
+        lanes: &mut [u32; NOISE_LANES],
+    ) -> usize {
+        let n = values.len();
+        let scale = _mm512_set1_ps(scale);
+        let mut state = [_mm512_setzero_si512(); NOISE_LANES / 16];
+        for (v, s) in state.iter_mut().enumerate() {
+            // SAFETY: 16 * v + 16 <= NOISE_LANES = lanes.len().
+            *s = unsafe { _mm512_loadu_si512(lanes.as_ptr().add(16 * v).cast()) };
+        }
+        let mut i = 0;
+        while i + NOISE_LANES <= n {
+            for (v, s) in state.iter_mut().enumerate() {
+                *s = xorshift32(*s);
+                let pairs = _mm512_maddubs_epi16(*s, _mm512_set1_epi8(1));
+                let sum = _mm512_madd_epi16(pairs, _mm512_set1_epi16(1));
+                let centred = _mm512_cvtepi32_ps(_mm512_sub_epi32(sum, _mm512_set1_epi32(510)));
+                // SAFETY: i + 16 * v + 16 <= i + NOISE_LANES <= n = values.len().
+                unsafe {
+                    let p = values.as_mut_ptr().add(i + 16 * v);
+                    let x = _mm512_loadu_ps(p);
+                    _mm512_storeu_ps(p, clamp01(_mm512_add_ps(x, _mm512_mul_ps(scale, centred))));
+                }
+            }
+            i += NOISE_LANES;
+        }
+        for (v, s) in state.iter().enumerate() {
+            // SAFETY: as above.
+            unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().add(16 * v).cast(), *s) };
         }
         i
     }
