@@ -363,16 +363,19 @@ fn affine_taps(
     let inv_zoom = 1.0 / zoom;
     // Branch-free, so the column loop vectorises.
     let axis = |v: f32| -> (i32, f32) {
-        // Clamping to [-2, s + 1] keeps every class below (pad before, inside, pad
-        // after) and lets a truncation give the floor.
-        let v = v.clamp(-2.0, beyond);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        // Into [-2, s + 1] (NaN too: `max` and `min` take the number), which keeps every
+        // class below (pad before, inside, pad after) and lets a truncation give the
+        // floor.
+        let v = v.max(-2.0).min(beyond);
+        // SAFETY: v is finite and within [-2, s + 1], so v and v0 + 1 fit an i32.
+        #[allow(unsafe_code, clippy::cast_precision_loss)]
         let v0 = {
-            let t = v as i32;
+            let t: i32 = unsafe { v.to_int_unchecked() };
             (if t as f32 > v { t - 1 } else { t }) as f32
         };
-        #[allow(clippy::cast_possible_truncation)]
-        let inside = ((v0 + 1.0) as i32, v - v0);
+        // SAFETY: as above.
+        #[allow(unsafe_code)]
+        let inside = (unsafe { (v0 + 1.0).to_int_unchecked::<i32>() }, v - v0);
         let before = (0, 0.0); // pad row/column -1, weight on it
         let after = (si, 1.0); // pad row/column s, weight on it
         if v0 < -1.0 {
