@@ -99,9 +99,9 @@ impl SliceBlock {
 #[allow(unsafe_code)]
 mod avx2 {
     use std::arch::x86_64::{
-        __m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_permute2f128_ps,
-        _mm256_set1_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_sub_ps,
-        _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+        __m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps, _mm256_set1_ps,
+        _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_sub_ps, _mm256_unpackhi_ps,
+        _mm256_unpacklo_ps,
     };
 
     use super::{BLOCK, Taps};
@@ -166,7 +166,7 @@ mod avx2 {
     /// `pitch` pixels) at the taps of the output pixels `range`, into `out` (`[8, n]`):
     /// the operations of `super::super::bilinear_portable`, 8 slices per vector. Tap
     /// indices are clamped as there.
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn bilinear(
         plane: &[f32],
         pitch: usize,
@@ -196,9 +196,9 @@ mod avx2 {
                     let d = _mm256_loadu_ps(at.add(down + BLOCK));
                     let wx = _mm256_set1_ps(taps.wx[i + q]);
                     let wy = _mm256_set1_ps(taps.wy[i + q]);
-                    let top = _mm256_add_ps(a, _mm256_mul_ps(_mm256_sub_ps(b, a), wx));
-                    let bottom = _mm256_add_ps(c, _mm256_mul_ps(_mm256_sub_ps(d, c), wx));
-                    *v = _mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bottom, top), wy));
+                    let top = _mm256_fmadd_ps(_mm256_sub_ps(b, a), wx, a);
+                    let bottom = _mm256_fmadd_ps(_mm256_sub_ps(d, c), wx, c);
+                    *v = _mm256_fmadd_ps(_mm256_sub_ps(bottom, top), wy, top);
                 }
             }
             transpose(&mut v);
@@ -214,9 +214,9 @@ mod avx2 {
             for j in 0..BLOCK {
                 let (a, b) = (plane[t + j], plane[t + BLOCK + j]);
                 let (c, d) = (plane[t + down + j], plane[t + down + BLOCK + j]);
-                let top = a + (b - a) * wx;
-                let bottom = c + (d - c) * wx;
-                out[j * n + i] = top + (bottom - top) * wy;
+                let top = (b - a).mul_add(wx, a);
+                let bottom = (d - c).mul_add(wx, c);
+                out[j * n + i] = (bottom - top).mul_add(wy, top);
             }
         }
     }

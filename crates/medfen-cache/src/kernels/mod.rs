@@ -15,8 +15,8 @@ pub(crate) enum Isa {
     /// AVX-512 (F and BW; AMD Zen 4 and later, Intel server CPUs since 2017): 16-wide
     /// noise; everything else as [`Isa::Avx2`].
     Avx512,
-    /// AVX2 (x86-64 CPUs since 2013-2015): explicit gathers for the bilinear taps,
-    /// and 8-wide vectors for the rest.
+    /// AVX2 with FMA (x86-64 CPUs since 2013-2015): explicit gathers for the bilinear
+    /// taps, and 8-wide vectors for the rest.
     Avx2,
     /// The baseline target (SSE2 on x86-64).
     Baseline,
@@ -34,7 +34,7 @@ impl Isa {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::is_x86_feature_detected as has;
-            if has!("avx2") {
+            if has!("avx2") && has!("fma") {
                 if has!("avx512f") && has!("avx512bw") {
                     all.push(Self::Avx512);
                 }
@@ -45,7 +45,7 @@ impl Isa {
         all
     }
 
-    /// Whether the CPU has AVX2 (the AVX-512 level implies it).
+    /// Whether the CPU has AVX2 and FMA (the AVX-512 level implies them).
     pub(crate) fn avx2(self) -> bool {
         matches!(self, Self::Avx2 | Self::Avx512)
     }
@@ -69,7 +69,8 @@ impl WindowMap {
             inv_width: 1.0 / width,
             scale,
             shift,
-            curve: ((gamma - 1.0).abs() > 1e-6).then(|| GammaCurve::new(gamma, scale, shift)),
+            curve: ((gamma - 1.0).abs() > 1e-6)
+                .then(|| GammaCurve::new((level - width / 2.0, width), gamma, scale, shift)),
         }
     }
 
@@ -83,15 +84,14 @@ impl WindowMap {
     /// `out[i] = map(hu[i])`.
     pub(crate) fn apply(&self, isa: Isa, hu: &[i16], out: &mut [f32]) {
         let n = hu.len().min(out.len());
-        let window = (self.lo, self.inv_width);
         #[allow(unsafe_code)]
         let done = match (isa, &self.curve) {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx512` is only detected on CPUs with AVX-512 F and BW.
-            (Isa::Avx512, Some(curve)) => unsafe { gamma::avx512::apply(curve, window, hu, out) },
+            (Isa::Avx512, Some(curve)) => unsafe { gamma::avx512::apply(curve, hu, out) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2.
-            (Isa::Avx2, Some(curve)) => unsafe { gamma::avx2::apply(curve, window, hu, out) },
+            (Isa::Avx2, Some(curve)) => unsafe { gamma::avx2::apply(curve, hu, out) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only detected on CPUs with AVX2.
             (Isa::Avx2 | Isa::Avx512, None) => unsafe { avx2::linear(self, hu, out) },
@@ -104,7 +104,7 @@ impl WindowMap {
     fn apply_portable(&self, hu: &[i16], out: &mut [f32]) {
         if let Some(curve) = &self.curve {
             for (o, &h) in out.iter_mut().zip(hu) {
-                *o = curve.at(((f32::from(h) - self.lo) * self.inv_width).clamp(0.0, 1.0));
+                *o = curve.at(h);
             }
             return;
         }
@@ -164,9 +164,9 @@ fn bilinear_portable(
     let (c, d) = (&plane[pitch..pitch + len], &plane[pitch + 1..=pitch + len]);
     for (((o, &i), &wx), &wy) in out.iter_mut().zip(index).zip(wx).zip(wy) {
         let i = (i as usize).min(len - 1);
-        let top = a[i] + (b[i] - a[i]) * wx;
-        let bottom = c[i] + (d[i] - c[i]) * wx;
-        *o = top + (bottom - top) * wy;
+        let top = (b[i] - a[i]).mul_add(wx, a[i]);
+        let bottom = (d[i] - c[i]).mul_add(wx, c[i]);
+        *o = (bottom - top).mul_add(wy, top);
     }
 }
 
@@ -232,7 +232,7 @@ impl Noise {
         for chunk in values[done..].chunks_mut(NOISE_LANES) {
             for (v, s) in chunk.iter_mut().zip(lanes.iter_mut()) {
                 *s = xorshift32(*s);
-                *v = (*v + scale * byte_sum_centred(*s)).clamp(0.0, 1.0);
+                *v = byte_sum_centred(*s).mul_add(scale, *v).clamp(0.0, 1.0);
             }
         }
     }
@@ -261,12 +261,12 @@ mod avx2 {
     use std::arch::x86_64::{
         __m256, __m256i, _mm_loadu_si128, _mm256_add_ps, _mm256_castsi256_ps,
         _mm256_castsi256_si128, _mm256_cvtepi16_epi32, _mm256_cvtepi32_ps,
-        _mm256_extracti128_si256, _mm256_i32gather_epi64, _mm256_loadu_ps, _mm256_loadu_si256,
-        _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_max_ps, _mm256_min_epu32, _mm256_min_ps,
-        _mm256_mul_ps, _mm256_permute4x64_epi64, _mm256_set1_epi8, _mm256_set1_epi16,
-        _mm256_set1_epi32, _mm256_set1_ps, _mm256_setzero_si256, _mm256_shuffle_ps,
-        _mm256_slli_epi32, _mm256_srli_epi32, _mm256_storeu_ps, _mm256_storeu_si256,
-        _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_si256,
+        _mm256_extracti128_si256, _mm256_fmadd_ps, _mm256_i32gather_epi64, _mm256_loadu_ps,
+        _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_max_ps,
+        _mm256_min_epu32, _mm256_min_ps, _mm256_mul_ps, _mm256_permute4x64_epi64, _mm256_set1_epi8,
+        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setzero_si256,
+        _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_srli_epi32, _mm256_storeu_ps,
+        _mm256_storeu_si256, _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_si256,
     };
 
     use super::{NOISE_LANES, Taps, WindowMap};
@@ -305,7 +305,7 @@ mod avx2 {
 
     /// The bilinear taps, four 4-pair gathers per 8 values (tail by the portable loop). The
     /// caller checked that `plane` has two rows and `taps` an entry per output.
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn bilinear(plane: &[f32], pitch: usize, taps: &Taps, out: &mut [f32]) {
         let len = plane.len() - pitch - 1;
         let n = out.len();
@@ -345,9 +345,9 @@ mod avx2 {
                 );
                 let wx = _mm256_loadu_ps(taps.wx.as_ptr().add(i));
                 let wy = _mm256_loadu_ps(taps.wy.as_ptr().add(i));
-                let top = _mm256_add_ps(a, _mm256_mul_ps(_mm256_sub_ps(b, a), wx));
-                let bottom = _mm256_add_ps(c, _mm256_mul_ps(_mm256_sub_ps(d, c), wx));
-                let v = _mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bottom, top), wy));
+                let top = _mm256_fmadd_ps(_mm256_sub_ps(b, a), wx, a);
+                let bottom = _mm256_fmadd_ps(_mm256_sub_ps(d, c), wx, c);
+                let v = _mm256_fmadd_ps(_mm256_sub_ps(bottom, top), wy, top);
                 _mm256_storeu_ps(out.as_mut_ptr().add(i), v);
             }
             i += 8;
@@ -380,7 +380,7 @@ mod avx2 {
 
     /// The noise of `add_noise` for the whole multiples of `NOISE_LANES` values,
     /// advancing `lanes`; returns how many values it did.
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) fn add_noise(
         values: &mut [f32],
         scale: f32,
@@ -403,7 +403,7 @@ mod avx2 {
                 unsafe {
                     let p = values.as_mut_ptr().add(i + 8 * v);
                     let x = _mm256_loadu_ps(p);
-                    let x = clamp01(_mm256_add_ps(x, _mm256_mul_ps(scale, byte_sum_centred(*s))));
+                    let x = clamp01(_mm256_fmadd_ps(byte_sum_centred(*s), scale, x));
                     _mm256_storeu_ps(p, x);
                 }
             }
@@ -422,11 +422,11 @@ mod avx2 {
 #[allow(unsafe_code)]
 mod avx512 {
     use std::arch::x86_64::{
-        __m512, __m512i, _mm512_add_ps, _mm512_cvtepi32_ps, _mm512_loadu_ps, _mm512_loadu_si512,
-        _mm512_madd_epi16, _mm512_maddubs_epi16, _mm512_max_ps, _mm512_min_ps, _mm512_mul_ps,
-        _mm512_set1_epi8, _mm512_set1_epi16, _mm512_set1_epi32, _mm512_set1_ps,
-        _mm512_setzero_si512, _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_ps,
-        _mm512_storeu_si512, _mm512_sub_epi32, _mm512_xor_si512,
+        __m512, __m512i, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_loadu_si512,
+        _mm512_madd_epi16, _mm512_maddubs_epi16, _mm512_max_ps, _mm512_min_ps, _mm512_set1_epi8,
+        _mm512_set1_epi16, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setzero_si512,
+        _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_ps, _mm512_storeu_si512,
+        _mm512_sub_epi32, _mm512_xor_si512,
     };
 
     use super::NOISE_LANES;
@@ -472,7 +472,7 @@ mod avx512 {
                 unsafe {
                     let p = values.as_mut_ptr().add(i + 16 * v);
                     let x = _mm512_loadu_ps(p);
-                    _mm512_storeu_ps(p, clamp01(_mm512_add_ps(x, _mm512_mul_ps(scale, centred))));
+                    _mm512_storeu_ps(p, clamp01(_mm512_fmadd_ps(centred, scale, x)));
                 }
             }
             i += NOISE_LANES;
