@@ -182,20 +182,31 @@ mod avx2 {
         let tap = |i: usize| (taps.index[i] as usize).min(last);
         let down = pitch * BLOCK;
         let base = plane.as_ptr();
+        let (index, wxs, wys) = (
+            &taps.index[range.clone()],
+            &taps.wx[range.clone()],
+            &taps.wy[range.clone()],
+        );
         let mut i = range.start;
-        while i + 8 <= range.end {
+        // Chunks of 8 taps: their lengths are known, so no bounds checks in the loop.
+        for ((index, wxs), wys) in index
+            .chunks_exact(8)
+            .zip(wxs.chunks_exact(8))
+            .zip(wys.chunks_exact(8))
+        {
             let mut v = [_mm256_setzero_ps(); 8];
             for (q, v) in v.iter_mut().enumerate() {
-                // SAFETY: tap <= pixels - pitch - 2, so the furthest read, pixel
-                // tap + pitch + 1, is within the plane.
+                let t = (index[q] as usize).min(last);
+                // SAFETY: t <= pixels - pitch - 2, so the furthest read, pixel
+                // t + pitch + 1, is within the plane.
                 unsafe {
-                    let at = base.add(tap(i + q) * BLOCK);
+                    let at = base.add(t * BLOCK);
                     let a = _mm256_loadu_ps(at);
                     let b = _mm256_loadu_ps(at.add(BLOCK));
                     let c = _mm256_loadu_ps(at.add(down));
                     let d = _mm256_loadu_ps(at.add(down + BLOCK));
-                    let wx = _mm256_set1_ps(taps.wx[i + q]);
-                    let wy = _mm256_set1_ps(taps.wy[i + q]);
+                    let wx = _mm256_set1_ps(wxs[q]);
+                    let wy = _mm256_set1_ps(wys[q]);
                     let top = _mm256_fmadd_ps(_mm256_sub_ps(b, a), wx, a);
                     let bottom = _mm256_fmadd_ps(_mm256_sub_ps(d, c), wx, c);
                     *v = _mm256_fmadd_ps(_mm256_sub_ps(bottom, top), wy, top);
