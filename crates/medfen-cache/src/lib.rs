@@ -39,6 +39,7 @@ mod error;
 mod kernels;
 mod loader;
 mod roi;
+mod shell;
 mod spec;
 mod store;
 

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// Version of the extraction code; bumped whenever records would change.
-pub const CODE_VERSION: &str = "medfen-cache-1";
+/// Version of the extraction code and cache layout; bumped whenever records or the
+/// index would change.
+pub const CODE_VERSION: &str = "medfen-cache-2";
 
 /// How the K slices of an ear are chosen along z.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -61,11 +61,20 @@ pub(super) fn crop_slice(
         .iter()
         .map(|t| (column(t.i0), column(t.i1), t.f))
         .collect();
+    // Only the columns the taps read are converted.
+    let inside = || {
+        col_index
+            .iter()
+            .flat_map(|&(i0, i1, _)| [i0, i1])
+            .filter(|&i| i < g.nx)
+    };
+    let (first, last) = (inside().min().unwrap_or(0), inside().max().unwrap_or(0));
     let mut line = vec![pad; g.nx + 1];
     let mut horizontal = |row: Option<usize>, buf: &mut [f32]| match row {
         None => buf.fill(pad),
         Some(r) => {
-            for (l, &v) in line.iter_mut().zip(&plane[r * g.nx..(r + 1) * g.nx]) {
+            let source = &plane[r * g.nx + first..=r * g.nx + last];
+            for (l, &v) in line[first..=last].iter_mut().zip(source) {
                 *l = f32::from(v);
             }
             for (&(i0, i1, f), o) in col_index.iter().zip(buf.iter_mut()) {

@@ -227,18 +227,27 @@ impl HuValue for i16 {
             }
             return 0;
         }
-        // Branch-free, so this loop vectorises too.
+        // Branch-free, with a 32-bit count per chunk, so this loop vectorises too (a
+        // 64-bit count, or `&&` between the comparisons, keeps it scalar and branchy:
+        // measured, 2.5x slower).
         let mut clamped = 0usize;
-        for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            let v = layout.stored(i32::from(u16::from_le_bytes([c[0], c[1]])));
-            let padded = v >= pad_lo && v <= pad_hi;
-            let w = v + add;
-            let x = w.clamp(i32::from(i16::MIN), i32::from(i16::MAX));
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                *o = if padded { air } else { x as i16 };
+        for (out, bytes) in out.chunks_mut(1 << 12).zip(bytes.chunks(1 << 13)) {
+            let mut count = 0u32;
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                let v = layout.stored(i32::from(u16::from_le_bytes([c[0], c[1]])));
+                #[allow(clippy::needless_bitwise_bool)]
+                let padded = (v >= pad_lo) & (v <= pad_hi);
+                let w = v + add;
+                let x = w.clamp(i32::from(i16::MIN), i32::from(i16::MAX));
+                #[allow(clippy::cast_possible_truncation)]
+                {
+                    *o = if padded { air } else { x as i16 };
+                }
+                #[allow(clippy::needless_bitwise_bool)]
+                let out_of_range = !padded & (x != w);
+                count += u32::from(out_of_range);
             }
-            clamped += usize::from(!padded && x != w);
+            clamped += count as usize;
         }
         clamped
     }
