@@ -26,7 +26,7 @@ use crate::spec::{CacheSpec, CropMode, Sampling};
 
 mod sample;
 
-use sample::{Taps, crop_slice, round_i32, taps};
+use sample::{Taps, crop_slice, round_into_i16, taps};
 
 /// Enclosed air (mm², summed over the probe slices) below which the crop centre comes
 /// from the bone instead.
@@ -690,8 +690,9 @@ fn finish(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, peaks: [usize; 2]) -
                     *x += (y - *x) * w;
                 }
             }
-            #[allow(clippy::cast_possible_truncation)]
-            data.extend(a.iter().map(|v| round_i32(*v).clamp(-32768, 32767) as i16));
+            let at = data.len();
+            data.resize(at + a.len(), 0);
+            round_into_i16(&a, &mut data[at..]);
         }
         #[allow(clippy::cast_precision_loss)]
         let z_mm: Vec<f64> = plan
