@@ -141,3 +141,37 @@ pub(super) fn crop_slice(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crop_values_round_half_away_from_zero_and_saturate_to_int16() {
+        let cases: [(f32, i16); 14] = [
+            (0.0, 0),
+            (0.49999997, 0),
+            (0.5, 1),
+            (-0.5, -1),
+            (2.5, 3),
+            (-2.5, -3),
+            (-1023.6, -1024),
+            (1499.4, 1499),
+            (32767.4, 32767),
+            (40000.0, 32767),
+            (-40000.0, -32768),
+            (1e30, 32767),
+            (f32::NEG_INFINITY, -32768),
+            (f32::NAN, 0),
+        ];
+        // Long enough for the vector loops, with the cases in every lane position.
+        let src: Vec<f32> = (0..101).map(|i| cases[i % cases.len()].0).collect();
+        let want: Vec<i16> = (0..101).map(|i| cases[i % cases.len()].1).collect();
+        let mut got = vec![0i16; src.len()];
+        round_into_i16(&src, &mut got);
+        assert_eq!(got, want);
+        for &(x, w) in &cases {
+            assert_eq!(round_i32(x).clamp(-32768, 32767), i32::from(w), "{x}");
+        }
+    }
+}
