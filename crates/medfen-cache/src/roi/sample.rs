@@ -150,7 +150,7 @@ mod tests {
     fn crop_values_round_half_away_from_zero_and_saturate_to_int16() {
         let cases: [(f32, i16); 14] = [
             (0.0, 0),
-            (0.49999997, 0),
+            (0.499_999_97, 0),
             (0.5, 1),
             (-0.5, -1),
             (2.5, 3),
