@@ -23,16 +23,21 @@ fn main() {
     let n = reader.len();
     let bytes = reader.record_bytes(0).len();
     // memcpy baseline: copy every record into one buffer, repeatedly, for at least 1 s.
+    // Measured again right before every case (the machine's speed drifts), and each
+    // case is reported with the baseline next to it.
     let mut sink = vec![0u8; bytes];
-    let (mut copied, start) = (0usize, Instant::now());
-    while start.elapsed().as_secs_f64() < 1.0 {
-        for i in 0..n {
-            sink.copy_from_slice(reader.record_bytes(i));
-            std::hint::black_box(&sink);
-            copied += 1;
+    let mut memcpy = || {
+        let (mut copied, start) = (0usize, Instant::now());
+        while start.elapsed().as_secs_f64() < 1.0 {
+            for i in 0..n {
+                sink.copy_from_slice(reader.record_bytes(i));
+                std::hint::black_box(&sink);
+                copied += 1;
+            }
         }
-    }
-    let secs = start.elapsed().as_secs_f64();
+        (copied, start.elapsed().as_secs_f64())
+    };
+    let (copied, secs) = memcpy();
     println!("{{\"what\":\"memcpy\",\"ears\":{copied},\"seconds\":{secs}}}");
     // One thread, one reused output buffer: the augmentation alone, without batch
     // allocation or threads.
@@ -45,6 +50,7 @@ fn main() {
             continue;
         }
         let mut out = vec![0f32; aug.channels() * spec.record_len()];
+        let (copied, copy_secs) = memcpy();
         let (mut ears, start) = (0usize, Instant::now());
         while start.elapsed().as_secs_f64() < 1.0 {
             for i in 0..n {
@@ -62,7 +68,10 @@ fn main() {
             }
         }
         let secs = start.elapsed().as_secs_f64();
-        println!("{{\"what\":\"{name}\",\"threads\":1,\"ears\":{ears},\"seconds\":{secs}}}");
+        println!(
+            "{{\"what\":\"{name}\",\"threads\":1,\"ears\":{ears},\"seconds\":{secs},\"memcpy_ears_per_s\":{}}}",
+            copied as f64 / copy_secs
+        );
     }
     let threads = rayon::current_num_threads();
     for (name, aug) in [
@@ -78,6 +87,7 @@ fn main() {
                 .build()
                 .expect("pool");
             let records: Vec<usize> = (0..n).collect();
+            let (copied, copy_secs) = memcpy();
             let (mut ears, start) = (0usize, Instant::now());
             let mut epoch = 0;
             // As the training loop uses the loader: batch buffers are recycled.
@@ -94,7 +104,10 @@ fn main() {
                 epoch += 1;
             }
             let secs = start.elapsed().as_secs_f64();
-            println!("{{\"what\":\"{name}\",\"threads\":{t},\"ears\":{ears},\"seconds\":{secs}}}");
+            println!(
+                "{{\"what\":\"{name}\",\"threads\":{t},\"ears\":{ears},\"seconds\":{secs},\"memcpy_ears_per_s\":{}}}",
+                copied as f64 / copy_secs
+            );
         }
     }
 }
