@@ -147,6 +147,22 @@ pub fn augment_record(
     augment_record_with(Isa::detect(), raw, spec, aug, (seed, epoch, sample), out);
 }
 
+/// The relative cost of augmenting one sample: 2 when an affine is drawn for it (the
+/// bilinear resampling about doubles the work), 1 otherwise. The batch maker starts
+/// with the costly samples so that the threads finish together.
+pub(crate) fn sample_cost(
+    aug: &Augment,
+    spec: &CacheSpec,
+    (seed, epoch, sample): (u64, u64, u64),
+) -> u8 {
+    let draws = Draws::new(
+        aug,
+        spec.image_size,
+        &mut SampleRng::new(seed, epoch, sample),
+    );
+    1 + u8::from(draws.affine.is_some())
+}
+
 /// One sample's draws: where its output pixels read and how values are mapped.
 struct Draws {
     maps: Vec<WindowMap>,

@@ -12,7 +12,7 @@ use rand_core::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::augment::{Augment, SampleRng, augment_record};
+use crate::augment::{Augment, SampleRng, augment_record, sample_cost};
 use crate::error::{Error, Result};
 use crate::spec::CacheSpec;
 use crate::store::{COMPLETE, CacheManifest, RecordMeta, read_index};
@@ -235,7 +235,13 @@ pub fn make_batch_into(
     buffer.resize(per * records.len(), 0.0);
     buffer.truncate(per * records.len());
     let mut data = buffer;
-    data.par_chunks_mut(per).zip(records).for_each(|(out, &i)| {
+    // Costly samples (those with an affine) first, one sample per task: the threads
+    // then end the batch on cheap samples and finish together (in input order, a thread
+    // could be left with two costly ones while the other waits).
+    let mut jobs: Vec<(usize, &mut [f32])> =
+        records.iter().copied().zip(data.chunks_mut(per)).collect();
+    jobs.sort_by_key(|&(i, _)| std::cmp::Reverse(sample_cost(aug, spec, (seed, epoch, i as u64))));
+    jobs.into_par_iter().with_max_len(1).for_each(|(i, out)| {
         augment_record(
             reader.record_bytes(i),
             spec,
