@@ -113,13 +113,7 @@ pub(super) mod avx2 {
     };
 
     use super::{GammaCurve, HIGH, LOW, PIECES};
-
-    /// `clamp(x, 0, 1)` as `f32::clamp`.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn clamp01(x: __m256) -> __m256 {
-        _mm256_min_ps(_mm256_set1_ps(1.0), _mm256_max_ps(_mm256_set1_ps(0.0), x))
-    }
+    use crate::kernels::avx2::clamp01;
 
     /// Entry `slot` of 16: a permute of each half, blended on bit 3 of `slot`.
     #[inline]
@@ -179,13 +173,7 @@ pub(super) mod avx512 {
     };
 
     use super::{GammaCurve, HIGH, LOW};
-
-    /// `clamp(x, 0, 1)` as `f32::clamp`.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn clamp01(x: __m512) -> __m512 {
-        _mm512_min_ps(_mm512_set1_ps(1.0), _mm512_max_ps(_mm512_set1_ps(0.0), x))
-    }
+    use crate::kernels::avx512::clamp01;
 
     /// The AVX2 `apply`, 16 at a time (one permute picks each coefficient).
     #[target_feature(enable = "avx512f")]

@@ -13,7 +13,7 @@ use gamma::GammaCurve;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Isa {
     /// AVX-512 (F and BW; AMD Zen 4 and later, Intel server CPUs since 2017): 16-wide
-    /// noise; everything else as [`Isa::Avx2`].
+    /// noise and gamma (one permute per coefficient); everything else as [`Isa::Avx2`].
     Avx512,
     /// AVX2 with FMA (x86-64 CPUs since 2013-2015): explicit gathers for the bilinear
     /// taps, and 8-wide vectors for the rest.
@@ -275,7 +275,7 @@ mod avx2 {
     /// `min(1, x)` likewise).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn clamp01(x: __m256) -> __m256 {
+    pub(super) fn clamp01(x: __m256) -> __m256 {
         _mm256_min_ps(_mm256_set1_ps(1.0), _mm256_max_ps(_mm256_set1_ps(0.0), x))
     }
 
@@ -434,7 +434,7 @@ mod avx512 {
     /// `clamp(x, 0, 1)` as `f32::clamp` (see the AVX2 copy).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn clamp01(x: __m512) -> __m512 {
+    pub(super) fn clamp01(x: __m512) -> __m512 {
         _mm512_min_ps(_mm512_set1_ps(1.0), _mm512_max_ps(_mm512_set1_ps(0.0), x))
     }
 
