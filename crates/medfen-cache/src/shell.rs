@@ -35,15 +35,20 @@ fn zeroed(n: usize) -> Vec<i16> {
     })
 }
 
-/// Returns a shell's buffer to the thread's pool; `loaded[z]` says whether slice `z`
-/// (of `plane` values) was written.
-pub(crate) fn give_back(data: Vec<i16>, loaded: &[bool], plane: usize) {
+/// Returns a shell's buffer to the thread's pool; `loaded[z]` are the rows of slice
+/// `z` (of `plane` values, rows of `cols`) that were written.
+pub(crate) fn give_back(
+    data: Vec<i16>,
+    loaded: &[std::ops::Range<usize>],
+    plane: usize,
+    cols: usize,
+) {
     POOL.with_borrow_mut(|pool| {
         pool.dirty = loaded
             .iter()
             .enumerate()
-            .filter(|&(_, &l)| l)
-            .map(|(z, _)| z * plane..(z + 1) * plane)
+            .filter(|(_, rows)| !rows.is_empty())
+            .map(|(z, rows)| z * plane + rows.start * cols..z * plane + rows.end * cols)
             .collect();
         pool.data = data;
     });

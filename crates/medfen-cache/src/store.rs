@@ -286,23 +286,40 @@ fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
         return Err(wrong());
     }
     let plan = medfen_dicom::plan_volume(&series[choice.index], &scan.headers, &options.assembly)?;
-    // Axial in the canonical orientation: decode only the slices extraction reads.
+    // Axial in the canonical orientation: decode only the slices (and of most, only the
+    // rows) extraction reads, straight from the file offsets the scan found.
     if let Some(mut shell) = crate::shell::lazy_shell(&plan) {
-        let plane = plan.rows * plan.cols;
-        let mut loaded = vec![false; plan.slices.len()];
-        let mut load = |v: &mut medfen_dicom::Volume<i16>, zs: &[usize]| -> Result<()> {
+        let (ny, nx) = (plan.rows, plan.cols);
+        let mut loaded = vec![0..0; plan.slices.len()];
+        let mut reader = medfen_dicom::pixels::FrameRowReader::default();
+        let mut load = |v: &mut medfen_dicom::Volume<i16>,
+                        zs: &[usize],
+                        rows: std::ops::Range<usize>|
+         -> Result<()> {
             for &z in zs {
-                if std::mem::replace(&mut loaded[z], true) {
+                let have = &mut loaded[z];
+                if rows.is_empty() || (have.start <= rows.start && rows.end <= have.end) {
                     continue;
                 }
+                let want = if have.start == have.end {
+                    rows.clone()
+                } else {
+                    have.start.min(rows.start)..have.end.max(rows.end)
+                };
                 let s = &plan.slices[z];
-                let file = medfen_dicom::ImageFile::open(&scan.headers[s.header].path)?;
-                file.frame_into(s.frame as usize, &mut v.data[z * plane..(z + 1) * plane])?;
+                let at = (z * ny + want.start) * nx..(z * ny + want.end) * nx;
+                reader.read_rows(
+                    &scan.headers[s.header],
+                    s.frame as usize,
+                    want.clone(),
+                    &mut v.data[at],
+                )?;
+                *have = want;
             }
             Ok(())
         };
         let ears = crate::roi::extract_ears_lazy(&mut shell, spec, &mut load);
-        crate::shell::give_back(shell.data, &loaded, plane);
+        crate::shell::give_back(shell.data, &loaded, ny * nx, nx);
         return ears;
     }
     let volume = medfen_dicom::load_volume::<i16>(&plan, &scan.headers, &|_| {})?;

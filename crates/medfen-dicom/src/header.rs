@@ -164,6 +164,11 @@ pub struct DicomHeader {
     pub padding: Option<(i32, Option<i32>)>,
     /// Values present but unparseable, reported rather than dropped.
     pub warnings: Vec<String>,
+    /// Byte offset and declared length of the top-level Pixel Data value in the file
+    /// (length `0xFFFF_FFFF` when encapsulated), as the length check found them: lets
+    /// [`crate::pixels::FrameRowReader`] read native samples without a second parse.
+    #[serde(default)]
+    pub pixel_data: Option<(u64, u32)>,
     /// Patient identity, only as input to a keyed hash.
     #[serde(skip)]
     pub patient: PatientIdentity,
@@ -235,8 +240,7 @@ pub fn read_header(path: &Path) -> Result<DicomHeader> {
     file.seek(SeekFrom::Start(0))
         .map_err(|e| Error::io(path, e))?;
     let mut reader = std::io::BufReader::new(file);
-    crate::precheck::check_lengths(&mut reader, file_size, true)
-        .map(|_| ())
+    let layout = crate::precheck::check_lengths(&mut reader, file_size, true)
         .map_err(|reason| crate::precheck::error(path, reason))?;
     let obj = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
@@ -245,7 +249,9 @@ pub fn read_header(path: &Path) -> Result<DicomHeader> {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-    header_from_meta(path, file_size, &obj)
+    let mut header = header_from_meta(path, file_size, &obj)?;
+    header.pixel_data = layout.pixel_data;
+    Ok(header)
 }
 
 /// How far [`read_header`] reads before the full walk: 16 KiB, then 64 KiB.
@@ -267,7 +273,9 @@ fn header_from_head(path: &Path, file_size: u64, head: &[u8]) -> Option<DicomHea
         .read_until(tags::PIXEL_DATA)
         .from_reader(&head[128..])
         .ok()?;
-    header_from_meta(path, file_size, &obj).ok()
+    let mut header = header_from_meta(path, file_size, &obj).ok()?;
+    header.pixel_data = layout.pixel_data;
+    Some(header)
 }
 
 fn header_from_meta(
@@ -400,6 +408,7 @@ pub(crate) fn header_from_object(
         body_part: attrs::text(obj, tags::BODY_PART_EXAMINED),
         padding: padding_value.map(|v| (as_stored(v), padding_limit.map(as_stored))),
         warnings,
+        pixel_data: None,
         patient: PatientIdentity {
             id: attrs::text(obj, tags::PATIENT_ID),
             name: attrs::text(obj, tags::PATIENT_NAME),

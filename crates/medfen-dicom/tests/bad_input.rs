@@ -275,3 +275,33 @@ fn a_small_compressed_file_declaring_gigapixels_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn rows_read_after_the_file_changed_are_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = valid_file(dir.path(), WriteSyntax::ExplicitLe);
+    let header = read_header(&path).unwrap();
+    let cols = usize::from(header.cols);
+    let mut reader = medfen_dicom::pixels::FrameRowReader::default();
+    let mut out = vec![0i16; 2 * cols];
+    reader.read_rows(&header, 0, 1..3, &mut out).unwrap();
+    // Rows past the image, a frame it does not have.
+    let rows = usize::from(header.rows);
+    let mut more = vec![0i16; 2 * cols];
+    let err = reader
+        .read_rows(&header, 0, rows - 1..rows + 1, &mut more)
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err}");
+    let err = reader.read_rows(&header, 1, 1..3, &mut out).unwrap_err();
+    assert!(err.to_string().contains("1 frame(s)"), "{err}");
+    // The file grew since its header was read.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&[0; 16]);
+    std::fs::write(&path, &bytes).unwrap();
+    let err = reader.read_rows(&header, 0, 1..3, &mut out).unwrap_err();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        err.to_string().contains(&name) && err.to_string().contains("bytes now"),
+        "{err}"
+    );
+}

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use medfen_dicom::pixels::FrameRowReader;
 use medfen_dicom::writer::{DicomImageSpec, FrameSpec, WriteSyntax, write_dicom};
 use medfen_dicom::{Error, ImageFile};
 
@@ -156,6 +157,26 @@ fn files_medfen_writes_decode_identically_in_pydicom() {
     }
 }
 
+/// Checks that the middle rows of every frame, read with a fresh header and
+/// [`FrameRowReader`], equal `hu` (every frame through [`ImageFile::frame_into`]).
+fn rows_match(path: &Path, hu: &[f64], frames: usize) -> Result<(), String> {
+    let header = medfen_dicom::read_header(path).map_err(|e| e.to_string())?;
+    let (rows, cols) = (usize::from(header.rows), usize::from(header.cols));
+    let mut reader = FrameRowReader::default();
+    for f in 0..frames {
+        let want = rows / 3..rows - rows / 4;
+        let mut got = vec![0f64; want.len() * cols];
+        reader
+            .read_rows(&header, f, want.clone(), &mut got)
+            .map_err(|e| e.to_string())?;
+        let at = (f * rows + want.start) * cols..(f * rows + want.end) * cols;
+        if got != hu[at] {
+            return Err(format!("frame {f}, rows {want:?} differ"));
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn stored_values_and_hu_equal_pydicom_on_its_own_test_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -208,6 +229,12 @@ fn stored_values_and_hu_equal_pydicom_on_its_own_test_files() {
                     .chunks_mut(plane)
                     .enumerate()
                     .try_for_each(|(f, chunk)| img.frame_into::<f64>(f, chunk).map(|_| ()));
+                // Rows read straight from the file (the cache's path) are the same values.
+                if hu_ok.is_ok()
+                    && let Err(e) = rows_match(&path, &hu, img.frames())
+                {
+                    failures.push(format!("{file}: FrameRowReader: {e}"));
+                }
                 match (stored, hu_ok) {
                     (Ok(s), Ok(())) if s == want_stored && hu == want_hu => {
                         passed += 1;

@@ -22,11 +22,9 @@ use serde::{Deserialize, Serialize};
 use medfen_dicom::Volume;
 use medfen_tasks::Side;
 
-use crate::spec::{CacheSpec, CropMode, Sampling};
+use crate::spec::{CacheSpec, Sampling};
 
 mod sample;
-
-use sample::{Taps, crop_slice, round_into_i16, taps};
 
 /// Enclosed air (mm², summed over the probe slices) below which the crop centre comes
 /// from the bone instead.
@@ -456,7 +454,9 @@ fn slice_centre(
 
 /// Where each output slice samples the source: (lower index, upper index, weight of
 /// the upper one).
-fn z_plan(g: &Geometry, spec: &CacheSpec, peak: usize) -> Vec<(usize, usize, f64)> {
+type ZPlan = Vec<(usize, usize, f64)>;
+
+fn z_plan(g: &Geometry, spec: &CacheSpec, peak: usize) -> ZPlan {
     let k = spec.num_slices;
     let n = g.nz;
     let whole = |idx: Vec<usize>| idx.into_iter().map(|i| (i, i, 0.0)).collect::<Vec<_>>();
@@ -544,25 +544,55 @@ fn locate(volume: &Volume<i16>, spec: &CacheSpec) -> (f64, [usize; 2]) {
     (mid, peaks)
 }
 
-/// Every source slice the records of `peaks` sample (both ears).
-fn finish_slices(volume: &Volume<i16>, spec: &CacheSpec, peaks: [usize; 2]) -> Vec<usize> {
+/// Each ear's z plan (left, right).
+fn z_plans(volume: &Volume<i16>, spec: &CacheSpec, peaks: [usize; 2]) -> [ZPlan; 2] {
     let g = Geometry::new(volume);
-    let mut zs: Vec<usize> = peaks
-        .iter()
-        .flat_map(|&p| z_plan(&g, spec, p))
-        .flat_map(|(lo, hi, _)| [lo, hi])
-        .collect();
+    peaks.map(|p| z_plan(&g, spec, p))
+}
+
+/// Sorted, deduplicated slices.
+fn unique(mut zs: Vec<usize>) -> Vec<usize> {
     zs.sort_unstable();
     zs.dedup();
     zs
 }
 
-/// Fills the listed slices of a volume (for [`extract_ears_lazy`]).
-pub type SliceLoader<'a, E> = dyn FnMut(&mut Volume<i16>, &[usize]) -> Result<(), E> + 'a;
+/// The source slices a z plan samples.
+fn plan_slices(plans: &[ZPlan; 2]) -> Vec<usize> {
+    unique(
+        plans
+            .iter()
+            .flatten()
+            .flat_map(|&(lo, hi, _)| [lo, hi])
+            .collect(),
+    )
+}
 
-/// Extracts both ears when only the slices it asks for are decoded: `volume` holds the
-/// geometry and a zero-filled buffer; `load(volume, slices)` must fill those slices.
-/// The records equal those of [`extract_ears`] on the fully decoded volume.
+/// The probe slices of a z plan (where the crop centre is looked for): the nearest
+/// source slice of evenly spaced output slices.
+fn probes(spec: &CacheSpec, plan: &ZPlan) -> Vec<usize> {
+    linspace_idx(0, plan.len() - 1, spec.probe_slices.min(plan.len()))
+        .into_iter()
+        .map(|i| {
+            if plan[i].2 < 0.5 {
+                plan[i].0
+            } else {
+                plan[i].1
+            }
+        })
+        .collect()
+}
+
+/// Fills the listed slices of a volume (for [`extract_ears_lazy`]), at least the rows
+/// in the range.
+pub type SliceLoader<'a, E> =
+    dyn FnMut(&mut Volume<i16>, &[usize], std::ops::Range<usize>) -> Result<(), E> + 'a;
+
+/// Extracts both ears when only what it reads is decoded: `volume` holds the geometry
+/// and a buffer; `load(volume, slices, rows)` must fill those rows of those slices.
+/// Whole slices are asked for where the midline and the crop centres are looked for,
+/// and only the rows the crops sample of the other slices. The records equal those of
+/// [`extract_ears`] on the fully decoded volume, whatever the rest of the buffer holds.
 ///
 /// # Errors
 /// Whatever `load` returns.
@@ -571,32 +601,57 @@ pub fn extract_ears_lazy<E>(
     spec: &CacheSpec,
     load: &mut SliceLoader<'_, E>,
 ) -> Result<[EarRecord; 2], E> {
-    let nz = volume.shape[0];
-    load(volume, &locate_slices(nz, volume.spacing[0], spec))?;
+    let [nz, ny, _] = volume.shape;
+    load(volume, &locate_slices(nz, volume.spacing[0], spec), 0..ny)?;
     let (mid, peaks) = locate(volume, spec);
-    let more = finish_slices(volume, spec, peaks);
-    load(volume, &more)?;
-    Ok(finish(volume, spec, mid, peaks))
+    let plans = z_plans(volume, spec, peaks);
+    let probed = unique(plans.iter().flat_map(|p| probes(spec, p)).collect());
+    load(volume, &probed, 0..ny)?;
+    let sampled = plan_slices(&plans);
+    let ears = centres(volume, spec, mid, plans);
+    let grids = ears.each_ref().map(|e| sample::grid(volume, spec, mid, e));
+    let rows = grids
+        .iter()
+        .filter_map(sample::Grid::source_rows)
+        .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
+        .unwrap_or(0..0);
+    load(volume, &sampled, rows)?;
+    let [l, r] = ears;
+    let [gl, gr] = grids;
+    Ok([
+        sample::record(volume, spec, mid, &l, &gl),
+        sample::record(volume, spec, mid, &r, &gr),
+    ])
+}
+
+/// Where one ear's record samples its volume.
+pub(super) struct EarPlan {
+    side: Side,
+    plan: ZPlan,
+    /// Crop centre: row and side-local column.
+    cy: f64,
+    cu: f64,
+    source: CentreSource,
 }
 
 /// Crop centres and records, given the midline and the z peaks.
 fn finish(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, peaks: [usize; 2]) -> [EarRecord; 2] {
+    let ears = centres(volume, spec, mid, z_plans(volume, spec, peaks));
+    ears.map(|e| {
+        let grid = sample::grid(volume, spec, mid, &e);
+        sample::record(volume, spec, mid, &e, &grid)
+    })
+}
+
+/// Each ear's crop centre (reads the probe slices of the plans, whole).
+fn centres(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, plans: [ZPlan; 2]) -> [EarPlan; 2] {
     let g = Geometry::new(volume);
     let (band_frac, bias, min_area) = spec.crop.search();
-    // Phase 1: where each ear is (z plan and in-plane centre).
-    let located = [(Side::Left, peaks[0]), (Side::Right, peaks[1])].map(|(side, peak)| {
-        let plan = z_plan(&g, spec, peak);
+    // Phase 1: the in-plane centre of each ear.
+    let [pl, pr] = plans;
+    let mut ears = [(Side::Left, pl), (Side::Right, pr)].map(|(side, plan)| {
         // Crop centre: median over probe slices among the sampled ones.
-        let probes: Vec<usize> = linspace_idx(0, plan.len() - 1, spec.probe_slices.min(plan.len()))
-            .into_iter()
-            .map(|i| {
-                if plan[i].2 < 0.5 {
-                    plan[i].0
-                } else {
-                    plan[i].1
-                }
-            })
-            .collect();
+        let probes = probes(spec, &plan);
         let mut ys = Vec::new();
         let mut us = Vec::new();
         let mut sources = [0usize; 5];
@@ -627,7 +682,7 @@ fn finish(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, peaks: [usize; 2]) -
         let cy = median(&mut ys).unwrap_or(g.ny as f64 / 2.0);
         #[allow(clippy::cast_precision_loss)]
         let cu = median(&mut us).unwrap_or(half as f64 / 2.0);
-        let centre_source = if sources[CentreSource::Air as usize] > 0 {
+        let source = if sources[CentreSource::Air as usize] > 0 {
             CentreSource::Air
         } else if sources[CentreSource::Component as usize] > 0 {
             CentreSource::Component
@@ -636,91 +691,23 @@ fn finish(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, peaks: [usize; 2]) -
         } else {
             CentreSource::NoBone
         };
-        (plan, cy, cu, centre_source)
+        EarPlan {
+            side,
+            plan,
+            cy,
+            cu,
+            source,
+        }
     });
     // Phase 2: an ear without resolved air (opacified, or poorly pneumatised) takes the
     // mirror image of the other ear's air centre when it has one: the two temporal
     // bones are nearly symmetric, the bone fallback is not.
-    let mut located = located;
     for (this, other) in [(0, 1), (1, 0)] {
-        if located[this].3 != CentreSource::Air && located[other].3 == CentreSource::Air {
-            located[this].1 = located[other].1;
-            located[this].2 = located[other].2;
-            located[this].3 = CentreSource::MirroredAir;
+        if ears[this].source != CentreSource::Air && ears[other].source == CentreSource::Air {
+            ears[this].cy = ears[other].cy;
+            ears[this].cu = ears[other].cu;
+            ears[this].source = CentreSource::MirroredAir;
         }
     }
-    // Phase 3: sample the crops.
-    let [left, right] = located;
-    [(Side::Left, left), (Side::Right, right)].map(|(side, (plan, cy, cu, centre_source))| {
-        let cx = side_x(side, mid.round(), cu);
-        // Output grid in source voxels.
-        let s = spec.image_size;
-        let (step_y, step_x) = match spec.crop {
-            CropMode::TemporalPatch { crop_mm, .. } => {
-                #[allow(clippy::cast_precision_loss)]
-                let p = crop_mm / s as f64;
-                (p / volume.spacing[1], p / volume.spacing[2])
-            }
-            #[allow(clippy::cast_precision_loss)]
-            CropMode::NativePixels { crop_px, .. } => {
-                (crop_px as f64 / s as f64, crop_px as f64 / s as f64)
-            }
-        };
-        let dir = match side {
-            Side::Left => 1.0,
-            Side::Right => -1.0,
-        };
-        let pad = f32::from(spec.pad_hu);
-        let mut data = Vec::with_capacity(spec.record_len());
-        #[allow(clippy::cast_precision_loss)]
-        let offset = |i: usize| i as f64 + 0.5 - s as f64 / 2.0;
-        // The sampling grid is the same for every slice: taps computed once.
-        let cols: Vec<Taps> = (0..s)
-            .map(|c| taps(cx + dir * offset(c) * step_x, g.nx))
-            .collect();
-        let rows: Vec<Taps> = (0..s)
-            .map(|r| taps(cy + offset(r) * step_y, g.ny))
-            .collect();
-        let (mut a, mut b) = (vec![0f32; s * s], vec![0f32; s * s]);
-        for &(lo, hi, w) in &plan {
-            crop_slice(&g, lo, &rows, &cols, pad, &mut a);
-            if w > 0.0 {
-                crop_slice(&g, hi, &rows, &cols, pad, &mut b);
-                #[allow(clippy::cast_possible_truncation)]
-                let w = w as f32;
-                for (x, y) in a.iter_mut().zip(&b) {
-                    *x += (y - *x) * w;
-                }
-            }
-            let at = data.len();
-            data.resize(at + a.len(), 0);
-            round_into_i16(&a, &mut data[at..]);
-        }
-        #[allow(clippy::cast_precision_loss)]
-        let z_mm: Vec<f64> = plan
-            .iter()
-            .map(|&(lo, hi, w)| {
-                let z = lo as f64 + (hi as f64 - lo as f64) * w;
-                g.position(z, cy, cx)[2]
-            })
-            .collect();
-        let p = g.position(0.0, cy, cx);
-        let slice_indices = plan
-            .iter()
-            .map(|&(lo, hi, w)| if w < 0.5 { lo } else { hi })
-            .collect();
-        EarRecord {
-            side,
-            data,
-            placement: Placement {
-                slice_indices,
-                z_mm,
-                centre_mm: [p[0], p[1]],
-                centre_vox: [cy, cx],
-                pixel_mm: [step_y * volume.spacing[1], step_x * volume.spacing[2]],
-                midline_mm: g.position(0.0, 0.0, mid)[0],
-                centre_source,
-            },
-        }
-    })
+    ears
 }

@@ -1,6 +1,123 @@
-//! Bilinear sampling of the crop: per-axis taps, and one slice sampled separably.
+//! Bilinear sampling of the crop: per-axis taps, one slice sampled separably, and an
+//! ear's record.
 
-use super::Geometry;
+use medfen_dicom::Volume;
+use medfen_tasks::Side;
+
+use super::{EarPlan, EarRecord, Geometry, Placement, side_x};
+use crate::spec::{CacheSpec, CropMode};
+
+/// The in-plane sampling grid of one ear's crop, the same for every slice.
+pub(super) struct Grid {
+    /// Crop centre column in source voxels.
+    cx: f64,
+    /// Output pixel size in source voxels (row, column).
+    step: [f64; 2],
+    rows: Vec<Taps>,
+    cols: Vec<Taps>,
+}
+
+impl Grid {
+    /// The source rows the crop reads (None when every tap falls outside the image).
+    pub(super) fn source_rows(&self) -> Option<std::ops::Range<usize>> {
+        let inside = || self.rows.iter().flat_map(|t| [t.i0, t.i1]).flatten();
+        Some(inside().min()?..inside().max()? + 1)
+    }
+}
+
+/// The grid of `ear`'s crop.
+pub(super) fn grid(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, ear: &EarPlan) -> Grid {
+    let cx = side_x(ear.side, mid.round(), ear.cu);
+    let s = spec.image_size;
+    let step = match spec.crop {
+        CropMode::TemporalPatch { crop_mm, .. } => {
+            #[allow(clippy::cast_precision_loss)]
+            let p = crop_mm / s as f64;
+            [p / volume.spacing[1], p / volume.spacing[2]]
+        }
+        #[allow(clippy::cast_precision_loss)]
+        CropMode::NativePixels { crop_px, .. } => [crop_px as f64 / s as f64; 2],
+    };
+    let dir = match ear.side {
+        Side::Left => 1.0,
+        Side::Right => -1.0,
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let offset = |i: usize| i as f64 + 0.5 - s as f64 / 2.0;
+    let [ny, nx] = [volume.shape[1], volume.shape[2]];
+    Grid {
+        cx,
+        step,
+        cols: (0..s)
+            .map(|c| taps(cx + dir * offset(c) * step[1], nx))
+            .collect(),
+        rows: (0..s)
+            .map(|r| taps(ear.cy + offset(r) * step[0], ny))
+            .collect(),
+    }
+}
+
+/// `ear`'s record: its crop on `grid` at every slice of its z plan (reads only the
+/// grid's source rows of the plan's slices).
+pub(super) fn record(
+    volume: &Volume<i16>,
+    spec: &CacheSpec,
+    mid: f64,
+    ear: &EarPlan,
+    grid: &Grid,
+) -> EarRecord {
+    let g = Geometry::new(volume);
+    let (cy, cx) = (ear.cy, grid.cx);
+    let pad = f32::from(spec.pad_hu);
+    let mut data = Vec::with_capacity(spec.record_len());
+    let n = spec.image_size * spec.image_size;
+    let (mut a, mut b) = (vec![0f32; n], vec![0f32; n]);
+    for &(lo, hi, w) in &ear.plan {
+        crop_slice(&g, lo, &grid.rows, &grid.cols, pad, &mut a);
+        if w > 0.0 {
+            crop_slice(&g, hi, &grid.rows, &grid.cols, pad, &mut b);
+            #[allow(clippy::cast_possible_truncation)]
+            let w = w as f32;
+            for (x, y) in a.iter_mut().zip(&b) {
+                *x += (y - *x) * w;
+            }
+        }
+        let at = data.len();
+        data.resize(at + a.len(), 0);
+        round_into_i16(&a, &mut data[at..]);
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let z_mm: Vec<f64> = ear
+        .plan
+        .iter()
+        .map(|&(lo, hi, w)| {
+            let z = lo as f64 + (hi as f64 - lo as f64) * w;
+            g.position(z, cy, cx)[2]
+        })
+        .collect();
+    let p = g.position(0.0, cy, cx);
+    let slice_indices = ear
+        .plan
+        .iter()
+        .map(|&(lo, hi, w)| if w < 0.5 { lo } else { hi })
+        .collect();
+    EarRecord {
+        side: ear.side,
+        data,
+        placement: Placement {
+            slice_indices,
+            z_mm,
+            centre_mm: [p[0], p[1]],
+            centre_vox: [cy, cx],
+            pixel_mm: [
+                grid.step[0] * volume.spacing[1],
+                grid.step[1] * volume.spacing[2],
+            ],
+            midline_mm: g.position(0.0, 0.0, mid)[0],
+            centre_source: ear.source,
+        },
+    }
+}
 
 /// Bilinear taps of one output coordinate: the two source indices (None outside the
 /// image) and the weight of the second.
@@ -11,7 +128,7 @@ pub(super) struct Taps {
     pub(super) f: f32,
 }
 
-pub(super) fn taps(p: f64, n: usize) -> Taps {
+fn taps(p: f64, n: usize) -> Taps {
     let base = p.floor();
     #[allow(
         clippy::cast_possible_truncation,
@@ -81,14 +198,7 @@ pub(super) fn round_into_i16(src: &[f32], dst: &mut [i16]) {
 /// mostly share their two source rows), then output rows blend two such rows along y.
 /// The arithmetic is the one of the direct form (`top + (bottom - top) * fy` of
 /// `p0 + (p1 - p0) * fx`), so results are bit-identical to it.
-pub(super) fn crop_slice(
-    g: &Geometry,
-    z: usize,
-    rows: &[Taps],
-    cols: &[Taps],
-    pad: f32,
-    out: &mut [f32],
-) {
+fn crop_slice(g: &Geometry, z: usize, rows: &[Taps], cols: &[Taps], pad: f32, out: &mut [f32]) {
     let plane = &g.v.data[z * g.ny * g.nx..(z + 1) * g.ny * g.nx];
     let w = cols.len();
     // Column taps as indices into the row converted to f32 with `pad` appended at

@@ -15,6 +15,7 @@
 
 pub mod lut;
 pub mod rle;
+mod rows;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -29,6 +30,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use crate::error::{Error, Result};
 use crate::header::{DicomHeader, Photometric, PixelFormat, header_from_object};
 pub use lut::{AIR_HU, HuValue, Le16Layout, ModalityLut};
+pub use rows::FrameRowReader;
 
 /// How a transfer syntax's pixel data is decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +163,8 @@ impl ImageFile {
             .media_storage_sop_class_uid()
             .trim_end_matches('\0')
             .to_owned();
-        let header = header_from_object(path, bytes.len() as u64, ts, sop, &obj)?;
+        let mut header = header_from_object(path, bytes.len() as u64, ts, sop, &obj)?;
+        header.pixel_data = layout.pixel_data;
         let file = Self {
             encoding: encoding(&header.transfer_syntax),
             native,
@@ -436,25 +439,7 @@ impl ImageFile {
         let mut clamped = 0usize;
         // Fast path of CT: 16-bit little-endian samples through an integer shift (with
         // the padding range mapped to air).
-        if let (Some((shift, padding)), RawSamples::Le16(bytes)) = (lut.shift_and_padding(), &raw)
-            && let Ok(add) = i32::try_from(shift)
-            && add.abs() < 1 << 30
-            && self.format().bits_stored <= 16
-            && self.format().high_bit < 16
-            && let Ok(padding) = padding
-                .map(|(a, b)| {
-                    Ok::<_, std::num::TryFromIntError>((i32::try_from(a)?, i32::try_from(b)?))
-                })
-                .transpose()
-        {
-            let (shift, mask, sign) = bit_layout(self.format());
-            let layout = Le16Layout {
-                shift,
-                mask: mask as i32,
-                sign: sign as i32,
-                add,
-                padding,
-            };
+        if let (Some(layout), RawSamples::Le16(bytes)) = (le16_layout(self.format(), &lut), &raw) {
             return Ok(T::convert_le16(bytes, &layout, out));
         }
         match lut.integer_shift() {
@@ -655,6 +640,29 @@ impl ValueTypeName for PrimitiveValue {
 
 /// (shift, mask, sign bit) of the stored bits: `(((raw >> shift) & mask) ^ sign) - sign`
 /// is the stored value, sign-extended when the data is signed (sign is 0 otherwise).
+/// The integer fast path of 16-bit samples through `lut`, when it applies: an integer
+/// shift (padding range mapped to air) of at most 16 stored bits.
+pub(crate) fn le16_layout(f: &PixelFormat, lut: &ModalityLut) -> Option<Le16Layout> {
+    let (shift, padding) = lut.shift_and_padding()?;
+    let add = i32::try_from(shift).ok()?;
+    let padding = padding
+        .map(|(a, b)| Ok::<_, std::num::TryFromIntError>((i32::try_from(a)?, i32::try_from(b)?)))
+        .transpose()
+        .ok()?;
+    if add.abs() >= 1 << 30 || f.bits_stored > 16 || f.high_bit >= 16 {
+        return None;
+    }
+    let (shift, mask, sign) = bit_layout(f);
+    #[allow(clippy::cast_possible_truncation)]
+    Some(Le16Layout {
+        shift,
+        mask: mask as i32,
+        sign: sign as i32,
+        add,
+        padding,
+    })
+}
+
 fn bit_layout(f: &PixelFormat) -> (u32, i64, i64) {
     let bits = u32::from(f.bits_stored).min(32);
     let shift = u32::from(f.high_bit + 1).saturating_sub(bits);
