@@ -319,7 +319,7 @@ fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
             Ok(())
         };
         let ears = crate::roi::extract_ears_lazy(&mut shell, spec, &mut load);
-        crate::shell::give_back(shell.data, &loaded, ny * nx, nx);
+        crate::shell::give_back(shell.data);
         return ears;
     }
     let volume = medfen_dicom::load_volume::<i16>(&plan, &scan.headers, &|_| {})?;
