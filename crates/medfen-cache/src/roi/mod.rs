@@ -24,6 +24,7 @@ use medfen_tasks::Side;
 
 use crate::spec::{CacheSpec, Sampling};
 
+mod crop;
 mod sample;
 
 /// Enclosed air (mm², summed over the probe slices) below which the crop centre comes

@@ -4,7 +4,9 @@
 use medfen_dicom::Volume;
 use medfen_tasks::Side;
 
+use super::crop::{Columns, crop_slice};
 use super::{EarPlan, EarRecord, Geometry, Placement, side_x};
+use crate::kernels::Isa;
 use crate::spec::{CacheSpec, CropMode};
 
 /// The in-plane sampling grid of one ear's crop, the same for every slice.
@@ -14,7 +16,7 @@ pub(super) struct Grid {
     /// Output pixel size in source voxels (row, column).
     step: [f64; 2],
     rows: Vec<Taps>,
-    cols: Vec<Taps>,
+    cols: Columns,
 }
 
 impl Grid {
@@ -48,9 +50,7 @@ pub(super) fn grid(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, ear: &EarPl
     Grid {
         cx,
         step,
-        cols: (0..s)
-            .map(|c| taps(cx + dir * offset(c) * step[1], nx))
-            .collect(),
+        cols: Columns::new((0..s).map(|c| cx + dir * offset(c) * step[1]), nx),
         rows: (0..s)
             .map(|r| taps(ear.cy + offset(r) * step[0], ny))
             .collect(),
@@ -72,10 +72,11 @@ pub(super) fn record(
     let mut data = Vec::with_capacity(spec.record_len());
     let n = spec.image_size * spec.image_size;
     let (mut a, mut b) = (vec![0f32; n], vec![0f32; n]);
+    let isa = Isa::detect();
     for &(lo, hi, w) in &ear.plan {
-        crop_slice(&g, lo, &grid.rows, &grid.cols, pad, &mut a);
+        crop_slice(&g, lo, &grid.rows, &grid.cols, pad, &mut a, isa);
         if w > 0.0 {
-            crop_slice(&g, hi, &grid.rows, &grid.cols, pad, &mut b);
+            crop_slice(&g, hi, &grid.rows, &grid.cols, pad, &mut b, isa);
             #[allow(clippy::cast_possible_truncation)]
             let w = w as f32;
             for (x, y) in a.iter_mut().zip(&b) {
@@ -128,7 +129,7 @@ pub(super) struct Taps {
     pub(super) f: f32,
 }
 
-fn taps(p: f64, n: usize) -> Taps {
+pub(super) fn taps(p: f64, n: usize) -> Taps {
     let base = p.floor();
     #[allow(
         clippy::cast_possible_truncation,
@@ -190,66 +191,6 @@ pub(super) fn round_into_i16(src: &[f32], dst: &mut [i16]) {
         return;
     }
     body(src, dst);
-}
-
-/// One slice of the crop: `rows` x `cols` taps from slice `z`, into `out`.
-///
-/// Separable: each source row the taps read is interpolated along x once (output rows
-/// mostly share their two source rows), then output rows blend two such rows along y.
-/// The arithmetic is the one of the direct form (`top + (bottom - top) * fy` of
-/// `p0 + (p1 - p0) * fx`), so results are bit-identical to it.
-fn crop_slice(g: &Geometry, z: usize, rows: &[Taps], cols: &[Taps], pad: f32, out: &mut [f32]) {
-    let plane = &g.v.data[z * g.ny * g.nx..(z + 1) * g.ny * g.nx];
-    let w = cols.len();
-    // Column taps as indices into the row converted to f32 with `pad` appended at
-    // index nx (a tap outside the image reads it): no branch per tap.
-    let column = |c: Option<usize>| c.unwrap_or(g.nx);
-    let col_index: Vec<(usize, usize, f32)> = cols
-        .iter()
-        .map(|t| (column(t.i0), column(t.i1), t.f))
-        .collect();
-    // Only the columns the taps read are converted.
-    let inside = || {
-        col_index
-            .iter()
-            .flat_map(|&(i0, i1, _)| [i0, i1])
-            .filter(|&i| i < g.nx)
-    };
-    let (first, last) = (inside().min().unwrap_or(0), inside().max().unwrap_or(0));
-    let mut line = vec![pad; g.nx + 1];
-    let mut horizontal = |row: Option<usize>, buf: &mut [f32]| match row {
-        None => buf.fill(pad),
-        Some(r) => {
-            let source = &plane[r * g.nx + first..=r * g.nx + last];
-            for (l, &v) in line[first..=last].iter_mut().zip(source) {
-                *l = f32::from(v);
-            }
-            for (&(i0, i1, f), o) in col_index.iter().zip(buf.iter_mut()) {
-                let (p0, p1) = (line[i0], line[i1]);
-                *o = p0 + (p1 - p0) * f;
-            }
-        }
-    };
-    // Two interpolated source rows, keyed by source row (`None`: outside the image).
-    let mut keys: [Option<Option<usize>>; 2] = [None, None];
-    let mut bufs = [vec![0f32; w], vec![0f32; w]];
-    for (ty, line) in rows.iter().zip(out.chunks_exact_mut(w)) {
-        let mut slot = |row: Option<usize>, keep: Option<usize>| -> usize {
-            if let Some(i) = keys.iter().position(|k| *k == Some(row)) {
-                return i;
-            }
-            let i = usize::from(keep == Some(0));
-            horizontal(row, &mut bufs[i]);
-            keys[i] = Some(row);
-            i
-        };
-        let top = slot(ty.i0, None);
-        let bottom = slot(ty.i1, Some(top));
-        let (t, b) = (&bufs[top], &bufs[bottom]);
-        for ((o, t), b) in line.iter_mut().zip(t).zip(b) {
-            *o = t + (b - t) * ty.f;
-        }
-    }
 }
 
 #[cfg(test)]
