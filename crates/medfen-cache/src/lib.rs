@@ -50,7 +50,8 @@ pub use loader::{
     make_batch_into,
 };
 pub use roi::{
-    CentreSource, EarRecord, Placement, extract_ears, extract_ears_lazy, temporal_air_profile,
+    CentreSource, EarRecord, LazySlices, Placement, extract_ears, extract_ears_lazy,
+    temporal_air_profile,
 };
 pub use spec::{CODE_VERSION, CacheSpec, CropMode, Sampling};
 pub use store::{

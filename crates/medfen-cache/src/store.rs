@@ -22,7 +22,7 @@ use medfen_tasks::Side;
 use medfen_tasks::table::Table;
 
 use crate::error::{Error, Result};
-use crate::roi::{CentreSource, EarRecord, Placement, extract_ears};
+use crate::roi::{CentreSource, EarRecord, LazySlices, Placement, extract_ears};
 use crate::spec::CacheSpec;
 
 /// Name of the marker written when a cache is complete.
@@ -288,38 +288,36 @@ fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
     let plan = medfen_dicom::plan_volume(&series[choice.index], &scan.headers, &options.assembly)?;
     // Axial in the canonical orientation: decode only the slices (and of most, only the
     // rows) extraction reads, straight from the file offsets the scan found.
-    if let Some(mut shell) = crate::shell::lazy_shell(&plan) {
+    if let Some(mut slices) = crate::shell::lazy_slices(&plan) {
         let (ny, nx) = (plan.rows, plan.cols);
         let mut loaded = vec![0..0; plan.slices.len()];
         let mut reader = medfen_dicom::pixels::FrameRowReader::default();
-        let mut load = |v: &mut medfen_dicom::Volume<i16>,
-                        zs: &[usize],
-                        rows: std::ops::Range<usize>|
-         -> Result<()> {
-            for &z in zs {
-                let have = &mut loaded[z];
-                if rows.is_empty() || (have.start <= rows.start && rows.end <= have.end) {
-                    continue;
+        let mut load =
+            |v: &mut LazySlices, zs: &[usize], rows: std::ops::Range<usize>| -> Result<()> {
+                for &z in zs {
+                    let have = &mut loaded[z];
+                    if rows.is_empty() || (have.start <= rows.start && rows.end <= have.end) {
+                        continue;
+                    }
+                    let want = if have.start == have.end {
+                        rows.clone()
+                    } else {
+                        have.start.min(rows.start)..have.end.max(rows.end)
+                    };
+                    let s = &plan.slices[z];
+                    reader.read_rows(
+                        &scan.headers[s.header],
+                        s.frame as usize,
+                        want.clone(),
+                        &mut v.plane_mut(z)[want.start * nx..want.end * nx],
+                    )?;
+                    *have = want;
                 }
-                let want = if have.start == have.end {
-                    rows.clone()
-                } else {
-                    have.start.min(rows.start)..have.end.max(rows.end)
-                };
-                let s = &plan.slices[z];
-                let at = (z * ny + want.start) * nx..(z * ny + want.end) * nx;
-                reader.read_rows(
-                    &scan.headers[s.header],
-                    s.frame as usize,
-                    want.clone(),
-                    &mut v.data[at],
-                )?;
-                *have = want;
-            }
-            Ok(())
-        };
-        let ears = crate::roi::extract_ears_lazy(&mut shell, spec, &mut load);
-        crate::shell::give_back(shell.data);
+                Ok(())
+            };
+        debug_assert_eq!(slices.shape()[1], ny);
+        let ears = crate::roi::extract_ears_lazy(&mut slices, spec, &mut load);
+        crate::shell::give_back(slices);
         return ears;
     }
     let volume = medfen_dicom::load_volume::<i16>(&plan, &scan.headers, &|_| {})?;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use medfen_cache::{CacheSpec, EarRecord, extract_ears};
+use medfen_cache::{CacheSpec, EarRecord, LazySlices, extract_ears};
 use medfen_dicom::{ReadOptions, read_dicom};
 use medfen_synth::{CodeFrequencies, Difficulty, SynthConfig, generate};
 use medfen_tasks::Side;
@@ -287,15 +287,14 @@ fn decoding_only_the_slices_read_gives_the_same_records() {
             },
         ] {
             let want = extract_ears(&full, &spec);
-            // What is not loaded holds bone: a read of it would move the crops.
-            let mut shell = full.clone();
-            shell.data.iter_mut().for_each(|v| *v = 1500);
-            let mut asked = BTreeMap::new();
+            // The buffer holds bone: a read of what was not loaded would move the crops.
             let [_, ny, nx] = full.shape;
+            let mut slices = LazySlices::new(full.clone(), vec![1500; full.data.len()]);
+            let mut asked = BTreeMap::new();
             let got = medfen_cache::extract_ears_lazy(
-                &mut shell,
+                &mut slices,
                 &spec,
-                &mut |v: &mut medfen_dicom::Volume<i16>,
+                &mut |v: &mut LazySlices,
                       zs: &[usize],
                       rows: std::ops::Range<usize>|
                  -> Result<(), ()> {
@@ -303,7 +302,8 @@ fn decoding_only_the_slices_read_gives_the_same_records() {
                         let hull = asked.entry(z).or_insert(rows.clone());
                         *hull = hull.start.min(rows.start)..hull.end.max(rows.end);
                         let at = (z * ny + rows.start) * nx..(z * ny + rows.end) * nx;
-                        v.data[at.clone()].copy_from_slice(&full.data[at]);
+                        v.plane_mut(z)[rows.start * nx..rows.end * nx]
+                            .copy_from_slice(&full.data[at]);
                     }
                     Ok(())
                 },

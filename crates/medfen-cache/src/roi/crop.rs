@@ -209,7 +209,7 @@ fn crop_body(
     out: &mut [f32],
     isa: Isa,
 ) {
-    let plane = &g.v.data[z * g.ny * g.nx..(z + 1) * g.ny * g.nx];
+    let plane = g.plane(z);
     let w = cols.len();
     let span = cols.span.clone();
     let mut line = cols.line(pad);
@@ -253,7 +253,7 @@ mod tests {
     /// The direct form of the bilinear crop, one output value at a time.
     fn direct(g: &Geometry, z: usize, rows: &[Taps], cols: &[Taps], pad: f32) -> Vec<f32> {
         let at = |y: Option<usize>, x: Option<usize>| match (y, x) {
-            (Some(y), Some(x)) => f32::from(g.at(z, y, x)),
+            (Some(y), Some(x)) => f32::from(g.plane(z)[y * g.nx + x]),
             _ => pad,
         };
         let mut out = Vec::new();

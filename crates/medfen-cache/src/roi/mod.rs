@@ -25,7 +25,11 @@ use medfen_tasks::Side;
 use crate::spec::{CacheSpec, Sampling};
 
 mod crop;
+mod geometry;
 mod sample;
+
+use geometry::Geometry;
+pub use geometry::LazySlices;
 
 /// Enclosed air (mm², summed over the probe slices) below which the crop centre comes
 /// from the bone instead.
@@ -78,37 +82,6 @@ pub struct EarRecord {
     pub placement: Placement,
 }
 
-struct Geometry<'a> {
-    v: &'a Volume<i16>,
-    nz: usize,
-    ny: usize,
-    nx: usize,
-}
-
-impl<'a> Geometry<'a> {
-    fn new(v: &'a Volume<i16>) -> Self {
-        Self {
-            v,
-            nz: v.shape[0],
-            ny: v.shape[1],
-            nx: v.shape[2],
-        }
-    }
-
-    fn at(&self, z: usize, y: usize, x: usize) -> i16 {
-        self.v.data[(z * self.ny + y) * self.nx + x]
-    }
-
-    /// LPS position of a (fractional) voxel.
-    fn position(&self, z: f64, y: f64, x: f64) -> [f64; 3] {
-        let d = &self.v.direction;
-        let s = self.v.spacing;
-        std::array::from_fn(|a| {
-            self.v.origin[a] + z * s[0] * d[0][a] + y * s[1] * d[1][a] + x * s[2] * d[2][a]
-        })
-    }
-}
-
 fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -152,8 +125,7 @@ fn midline(g: &Geometry, spec: &CacheSpec) -> (f64, bool) {
         // Integer sums (exact, as the float sums of integers were), branch-free per row
         // so the loop vectorises; a row's column sum fits a u32 for any DICOM width.
         let (mut sum, mut n) = (0u64, 0u64);
-        let plane = &g.v.data[z * g.ny * g.nx..(z + 1) * g.ny * g.nx];
-        for row in plane.chunks_exact(g.nx) {
+        for row in g.plane(z).chunks_exact(g.nx) {
             let (mut row_sum, mut row_n) = (0u32, 0u32);
             for (x, &v) in (0u32..).zip(row) {
                 let bone = u32::from(v > spec.bone_hu);
@@ -217,8 +189,9 @@ fn voxel_x(side: Side, m: usize, u: usize) -> usize {
 /// paranasal sinuses (air inside bone too, but anterior).
 fn ear_rows(g: &Geometry, z: usize) -> (usize, usize) {
     let (mut y0, mut y1) = (usize::MAX, 0);
+    let plane = g.plane(z);
     for y in (0..g.ny).step_by(2) {
-        if (0..g.nx).step_by(2).any(|x| g.at(z, y, x) > -500) {
+        if (0..g.nx).step_by(2).any(|x| plane[y * g.nx + x] > -500) {
             y0 = y0.min(y);
             y1 = y1.max(y);
         }
@@ -280,10 +253,11 @@ fn enclosed_air(
         return (0.0, None);
     }
     let mut cls = vec![0u8; w * h]; // 1 air, 2 bone
+    let plane = g.plane(z);
     for yi in 0..h {
-        let y = r0 + yi * step;
+        let row = &plane[(r0 + yi * step) * g.nx..][..g.nx];
         for ci in 0..w {
-            let v = g.at(z, y, voxel_x(side, m, u0 + ci * step));
+            let v = row[voxel_x(side, m, u0 + ci * step)];
             cls[yi * w + ci] = if v > spec.bone_hu {
                 2
             } else {
@@ -387,9 +361,11 @@ fn slice_centre(
     let w = half - u0;
     let (r0, r1) = ear_rows(g, z);
     let mut mask = vec![false; g.ny * w];
+    let plane = g.plane(z);
     for y in r0..r1 {
+        let row = &plane[y * g.nx..][..g.nx];
         for u in u0..half {
-            mask[y * w + (u - u0)] = g.at(z, y, voxel_x(side, m, u)) > spec.bone_hu;
+            mask[y * w + (u - u0)] = row[voxel_x(side, m, u)] > spec.bone_hu;
         }
     }
     // 4-connected components.
@@ -518,8 +494,9 @@ pub fn temporal_air_profile(volume: &Volume<i16>, spec: &CacheSpec, side: Side) 
 /// # Panics
 /// Never for volumes medfen-dicom assembles (at least one voxel per axis).
 pub fn extract_ears(volume: &Volume<i16>, spec: &CacheSpec) -> [EarRecord; 2] {
-    let (mid, peaks) = locate(volume, spec);
-    finish(volume, spec, mid, peaks)
+    let g = Geometry::new(volume);
+    let (mid, peaks) = locate(&g, spec);
+    finish(&g, spec, mid, peaks)
 }
 
 /// The slices [`locate`] reads: the midline probes and the air profile's slices.
@@ -534,21 +511,19 @@ fn locate_slices(nz: usize, spacing_z: f64, spec: &CacheSpec) -> Vec<usize> {
 }
 
 /// The midline and each ear's z peak (left, right).
-fn locate(volume: &Volume<i16>, spec: &CacheSpec) -> (f64, [usize; 2]) {
-    let g = Geometry::new(volume);
-    let (mid, _) = midline(&g, spec);
+fn locate(g: &Geometry, spec: &CacheSpec) -> (f64, [usize; 2]) {
+    let (mid, _) = midline(g, spec);
     let (band_frac, _, _) = spec.crop.search();
     let peaks = [Side::Left, Side::Right].map(|side| match spec.sampling {
         Sampling::Even => g.nz / 2,
-        _ => air_peak(&g, spec, side, mid, band_frac),
+        _ => air_peak(g, spec, side, mid, band_frac),
     });
     (mid, peaks)
 }
 
 /// Each ear's z plan (left, right).
-fn z_plans(volume: &Volume<i16>, spec: &CacheSpec, peaks: [usize; 2]) -> [ZPlan; 2] {
-    let g = Geometry::new(volume);
-    peaks.map(|p| z_plan(&g, spec, p))
+fn z_plans(g: &Geometry, spec: &CacheSpec, peaks: [usize; 2]) -> [ZPlan; 2] {
+    peaks.map(|p| z_plan(g, spec, p))
 }
 
 /// Sorted, deduplicated slices.
@@ -584,44 +559,50 @@ fn probes(spec: &CacheSpec, plan: &ZPlan) -> Vec<usize> {
         .collect()
 }
 
-/// Fills the listed slices of a volume (for [`extract_ears_lazy`]), at least the rows
-/// in the range.
+/// Fills rows of the listed slices (for [`extract_ears_lazy`]).
 pub type SliceLoader<'a, E> =
-    dyn FnMut(&mut Volume<i16>, &[usize], std::ops::Range<usize>) -> Result<(), E> + 'a;
+    dyn FnMut(&mut LazySlices, &[usize], std::ops::Range<usize>) -> Result<(), E> + 'a;
 
-/// Extracts both ears when only what it reads is decoded: `volume` holds the geometry
-/// and a buffer; `load(volume, slices, rows)` must fill those rows of those slices.
-/// Whole slices are asked for where the midline and the crop centres are looked for,
-/// and only the rows the crops sample of the other slices. The records equal those of
+/// Extracts both ears when only what it reads is decoded: `load(slices, zs, rows)` must
+/// fill at least those rows of those slices ([`LazySlices::plane_mut`]). Whole slices
+/// are asked for where the midline and the crop centres are looked for, and only the
+/// rows the crops sample of the other slices. The records equal those of
 /// [`extract_ears`] on the fully decoded volume, whatever the rest of the buffer holds.
 ///
 /// # Errors
 /// Whatever `load` returns.
 pub fn extract_ears_lazy<E>(
-    volume: &mut Volume<i16>,
+    slices: &mut LazySlices,
     spec: &CacheSpec,
     load: &mut SliceLoader<'_, E>,
 ) -> Result<[EarRecord; 2], E> {
-    let [nz, ny, _] = volume.shape;
-    load(volume, &locate_slices(nz, volume.spacing[0], spec), 0..ny)?;
-    let (mid, peaks) = locate(volume, spec);
-    let plans = z_plans(volume, spec, peaks);
+    let [nz, ny, _] = slices.shape();
+    let spacing_z = Geometry::lazy(slices).v.spacing[0];
+    let located = locate_slices(nz, spacing_z, spec);
+    // Room for every slice it may ask for: the probes, and two per output slice.
+    slices.reserve_slots(located.len() + 2 * spec.probe_slices + 4 * spec.num_slices);
+    load(slices, &located, 0..ny)?;
+    let (mid, peaks) = locate(&Geometry::lazy(slices), spec);
+    let plans = z_plans(&Geometry::lazy(slices), spec, peaks);
     let probed = unique(plans.iter().flat_map(|p| probes(spec, p)).collect());
-    load(volume, &probed, 0..ny)?;
+    load(slices, &probed, 0..ny)?;
     let sampled = plan_slices(&plans);
-    let ears = centres(volume, spec, mid, plans);
-    let grids = ears.each_ref().map(|e| sample::grid(volume, spec, mid, e));
+    let ears = centres(&Geometry::lazy(slices), spec, mid, plans);
+    let grids = ears
+        .each_ref()
+        .map(|e| sample::grid(&Geometry::lazy(slices), spec, mid, e));
     let rows = grids
         .iter()
         .filter_map(sample::Grid::source_rows)
         .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
         .unwrap_or(0..0);
-    load(volume, &sampled, rows)?;
+    load(slices, &sampled, rows)?;
+    let g = Geometry::lazy(slices);
     let [l, r] = ears;
     let [gl, gr] = grids;
     Ok([
-        sample::record(volume, spec, mid, &l, &gl),
-        sample::record(volume, spec, mid, &r, &gr),
+        sample::record(&g, spec, mid, &l, &gl),
+        sample::record(&g, spec, mid, &r, &gr),
     ])
 }
 
@@ -636,17 +617,16 @@ pub(super) struct EarPlan {
 }
 
 /// Crop centres and records, given the midline and the z peaks.
-fn finish(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, peaks: [usize; 2]) -> [EarRecord; 2] {
-    let ears = centres(volume, spec, mid, z_plans(volume, spec, peaks));
+fn finish(g: &Geometry, spec: &CacheSpec, mid: f64, peaks: [usize; 2]) -> [EarRecord; 2] {
+    let ears = centres(g, spec, mid, z_plans(g, spec, peaks));
     ears.map(|e| {
-        let grid = sample::grid(volume, spec, mid, &e);
-        sample::record(volume, spec, mid, &e, &grid)
+        let grid = sample::grid(g, spec, mid, &e);
+        sample::record(g, spec, mid, &e, &grid)
     })
 }
 
 /// Each ear's crop centre (reads the probe slices of the plans, whole).
-fn centres(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, plans: [ZPlan; 2]) -> [EarPlan; 2] {
-    let g = Geometry::new(volume);
+fn centres(g: &Geometry, spec: &CacheSpec, mid: f64, plans: [ZPlan; 2]) -> [EarPlan; 2] {
     let (band_frac, bias, min_area) = spec.crop.search();
     // Phase 1: the in-plane centre of each ear.
     let [pl, pr] = plans;
@@ -659,7 +639,7 @@ fn centres(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, plans: [ZPlan; 2]) 
         // Prefer the air of the middle ear and mastoid, weighted by area.
         let (mut ay, mut au, mut aw) = (0.0, 0.0, 0.0);
         for &z in &probes {
-            if let (_, Some((y, u, area))) = enclosed_air(&g, spec, side, mid, band_frac, z, 1) {
+            if let (_, Some((y, u, area))) = enclosed_air(g, spec, side, mid, band_frac, z, 1) {
                 ay += y * area;
                 au += u * area;
                 aw += area;
@@ -671,14 +651,14 @@ fn centres(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, plans: [ZPlan; 2]) 
             sources[CentreSource::Air as usize] += 1;
         }
         for z in probes.iter().copied().filter(|_| aw < MIN_AIR_MM2) {
-            let (y, u, src) = slice_centre(&g, side, mid, z, spec, (band_frac, bias, min_area));
+            let (y, u, src) = slice_centre(g, side, mid, z, spec, (band_frac, bias, min_area));
             sources[src as usize] += 1;
             if src != CentreSource::NoBone {
                 ys.push(y);
                 us.push(u);
             }
         }
-        let half = half_width(&g, side, mid);
+        let half = half_width(g, side, mid);
         #[allow(clippy::cast_precision_loss)]
         let cy = median(&mut ys).unwrap_or(g.ny as f64 / 2.0);
         #[allow(clippy::cast_precision_loss)]

@@ -1,7 +1,6 @@
 //! Bilinear sampling of the crop: per-axis taps, one slice sampled separably, and an
 //! ear's record.
 
-use medfen_dicom::Volume;
 use medfen_tasks::Side;
 
 use super::crop::{Columns, crop_slice};
@@ -28,14 +27,14 @@ impl Grid {
 }
 
 /// The grid of `ear`'s crop.
-pub(super) fn grid(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, ear: &EarPlan) -> Grid {
+pub(super) fn grid(g: &Geometry, spec: &CacheSpec, mid: f64, ear: &EarPlan) -> Grid {
     let cx = side_x(ear.side, mid.round(), ear.cu);
     let s = spec.image_size;
     let step = match spec.crop {
         CropMode::TemporalPatch { crop_mm, .. } => {
             #[allow(clippy::cast_precision_loss)]
             let p = crop_mm / s as f64;
-            [p / volume.spacing[1], p / volume.spacing[2]]
+            [p / g.v.spacing[1], p / g.v.spacing[2]]
         }
         #[allow(clippy::cast_precision_loss)]
         CropMode::NativePixels { crop_px, .. } => [crop_px as f64 / s as f64; 2],
@@ -46,7 +45,7 @@ pub(super) fn grid(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, ear: &EarPl
     };
     #[allow(clippy::cast_precision_loss)]
     let offset = |i: usize| i as f64 + 0.5 - s as f64 / 2.0;
-    let [ny, nx] = [volume.shape[1], volume.shape[2]];
+    let [ny, nx] = [g.ny, g.nx];
     Grid {
         cx,
         step,
@@ -60,13 +59,12 @@ pub(super) fn grid(volume: &Volume<i16>, spec: &CacheSpec, mid: f64, ear: &EarPl
 /// `ear`'s record: its crop on `grid` at every slice of its z plan (reads only the
 /// grid's source rows of the plan's slices).
 pub(super) fn record(
-    volume: &Volume<i16>,
+    g: &Geometry,
     spec: &CacheSpec,
     mid: f64,
     ear: &EarPlan,
     grid: &Grid,
 ) -> EarRecord {
-    let g = Geometry::new(volume);
     let (cy, cx) = (ear.cy, grid.cx);
     let pad = f32::from(spec.pad_hu);
     let mut data = Vec::with_capacity(spec.record_len());
@@ -74,9 +72,9 @@ pub(super) fn record(
     let (mut a, mut b) = (vec![0f32; n], vec![0f32; n]);
     let isa = Isa::detect();
     for &(lo, hi, w) in &ear.plan {
-        crop_slice(&g, lo, &grid.rows, &grid.cols, pad, &mut a, isa);
+        crop_slice(g, lo, &grid.rows, &grid.cols, pad, &mut a, isa);
         if w > 0.0 {
-            crop_slice(&g, hi, &grid.rows, &grid.cols, pad, &mut b, isa);
+            crop_slice(g, hi, &grid.rows, &grid.cols, pad, &mut b, isa);
             #[allow(clippy::cast_possible_truncation)]
             let w = w as f32;
             for (x, y) in a.iter_mut().zip(&b) {
@@ -110,10 +108,7 @@ pub(super) fn record(
             z_mm,
             centre_mm: [p[0], p[1]],
             centre_vox: [cy, cx],
-            pixel_mm: [
-                grid.step[0] * volume.spacing[1],
-                grid.step[1] * volume.spacing[2],
-            ],
+            pixel_mm: [grid.step[0] * g.v.spacing[1], grid.step[1] * g.v.spacing[2]],
             midline_mm: g.position(0.0, 0.0, mid)[0],
             centre_source: ear.source,
         },
