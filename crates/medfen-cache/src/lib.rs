@@ -38,6 +38,7 @@ mod augment;
 mod error;
 mod kernels;
 mod loader;
+mod maintain;
 mod roi;
 mod shell;
 mod spec;
@@ -54,7 +55,8 @@ pub use roi::{
     temporal_air_profile,
 };
 pub use spec::{CODE_VERSION, CacheSpec, CropMode, Sampling};
+pub use maintain::{GcReport, VerifyReport, gc_caches, verify_cache};
 pub use store::{
-    BuildReport, COMPLETE, CacheManifest, CacheSource, GcReport, RecordMeta, VerifyReport,
-    build_cache, cache_key, estimated_bytes, gc_caches, read_index, sources_from, verify_cache,
+    BuildReport, COMPLETE, CacheManifest, CacheSource, RecordMeta, build_cache, cache_key,
+    estimated_bytes, read_index, sources_from,
 };

@@ -10,7 +10,6 @@
 //! index is written last and `COMPLETE` after it.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -225,6 +224,65 @@ fn write_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<
     }
 }
 
+/// Whether the records of the exam in `slot` match the checksums of its marker (an
+/// interrupted build's exams are kept only then).
+fn records_intact(file: &std::fs::File, marker: &Path, slot: usize, record_len: usize) -> bool {
+    let Ok(metas) = std::fs::read(marker)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice::<Vec<RecordMeta>>(&b).map_err(|e| e.to_string()))
+    else {
+        return false;
+    };
+    let mut buf = vec![0u8; 2 * record_len];
+    metas.len() == 2
+        && metas.iter().enumerate().all(|(i, m)| {
+            read_at(file, &mut buf, ((2 * slot + i) * 2 * record_len) as u64).is_ok()
+                && record_checksum(&buf) == m.checksum
+        })
+}
+
+/// Reads `buf.len()` bytes at `offset` of `file`.
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt as _;
+        file.read_exact_at(buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::FileExt as _;
+        let mut done = 0;
+        while done < buf.len() {
+            match file.seek_read(&mut buf[done..], offset + done as u64)? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => done += n,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Starts writing `len` bytes at `offset` of `file` to disk without waiting for it
+/// (Linux; elsewhere nothing), so that the flush ending the build finds little left to
+/// write. Advisory: errors surface at that flush.
+fn start_writeback(file: &std::fs::File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd as _;
+        let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+            return;
+        };
+        // SAFETY: sync_file_range only reads its integer arguments; the descriptor is
+        // open for as long as `file` is borrowed.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
+}
+
 /// A record's little-endian bytes: borrowed on little-endian hosts (no copy of the
 /// 3 MB record), converted on others.
 fn record_bytes(r: &EarRecord) -> std::borrow::Cow<'_, [u8]> {
@@ -385,8 +443,15 @@ pub fn build_cache(
         .map(|(slot, src)| -> Result<bool> {
             let meta_path = partial.join(format!("{}.json", src.exam_id));
             if meta_path.exists() {
-                progress(1);
-                return Ok(false);
+                if records_intact(&file, &meta_path, slot, record_len) {
+                    progress(1);
+                    return Ok(false);
+                }
+                tracing::warn!(
+                    exam_id = src.exam_id,
+                    "an exam marked built has records that do not match their checksums \
+                     (a crash before they reached the disk?): building it again"
+                );
             }
             let ears = build_exam(spec, src)?;
             let mut metas = Vec::with_capacity(2);
@@ -403,7 +468,16 @@ pub fn build_cache(
                 write_at(&file, &b, ((2 * slot + i) * 2 * record_len) as u64)
                     .map_err(|e| Error::io(&tmp, e))?;
             }
-            medfen_tasks::table::write_json(&meta_path, &metas)?;
+            start_writeback(
+                &file,
+                (2 * slot * 2 * record_len) as u64,
+                (2 * 2 * record_len) as u64,
+            );
+            // The marker of a built exam: not flushed to disk on its own (a resumed
+            // build checks the records against it, and the build ends with one flush).
+            let mut marker = serde_json::to_vec(&metas).map_err(|e| Error::cache(&meta_path, e))?;
+            marker.push(b'\n');
+            write_atomically(&meta_path, &marker, false)?;
             progress(1);
             Ok(true)
         })
@@ -593,148 +667,8 @@ pub fn read_index(dir: &Path) -> Result<Vec<RecordMeta>> {
         .collect()
 }
 
-/// What [`verify_cache`] found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VerifyReport {
-    /// Records checked.
-    pub records: usize,
-    /// Records whose bytes do not match their checksum: (exam id, side).
-    pub corrupt: Vec<(u64, String)>,
-    /// Problems with the folder itself (size, missing files).
-    pub problems: Vec<String>,
-}
-
-impl VerifyReport {
-    /// True when nothing is wrong.
-    pub fn ok(&self) -> bool {
-        self.corrupt.is_empty() && self.problems.is_empty()
-    }
-}
-
 /// The checksum of a record's bytes: XXH3-128 in hex. It detects corruption (what
 /// `verify` is for) at memory speed; SHA-256 took 8% of the build.
-fn record_checksum(bytes: &[u8]) -> String {
+pub(crate) fn record_checksum(bytes: &[u8]) -> String {
     hex::encode(twox_hash::XxHash3_128::oneshot(bytes).to_be_bytes())
-}
-
-/// Recomputes every record's checksum.
-///
-/// # Errors
-/// Unreadable files.
-pub fn verify_cache(dir: &Path) -> Result<VerifyReport> {
-    let mut problems = Vec::new();
-    if !dir.join("spec.json").is_file() {
-        return Err(Error::cache(dir, "not a cache folder (no spec.json)"));
-    }
-    if !dir.join(COMPLETE).exists() {
-        problems.push(format!(
-            "{}: incomplete (no {COMPLETE} marker); run the build again to resume",
-            dir.display()
-        ));
-        return Ok(VerifyReport {
-            records: 0,
-            corrupt: Vec::new(),
-            problems,
-        });
-    }
-    let spec_path = dir.join("spec.json");
-    let manifest: CacheManifest =
-        serde_json::from_slice(&std::fs::read(&spec_path).map_err(|e| Error::io(&spec_path, e))?)
-            .map_err(|e| Error::cache(&spec_path, e))?;
-    let index = read_index(dir)?;
-    let data_path = dir.join("data.i16");
-    let size = std::fs::metadata(&data_path)
-        .map_err(|e| Error::io(&data_path, e))?
-        .len();
-    let rb = manifest.record_bytes;
-    if size != rb * index.len() as u64 {
-        problems.push(format!(
-            "data.i16 is {size} bytes; {} records of {rb} bytes need {}",
-            index.len(),
-            rb * index.len() as u64
-        ));
-    }
-    let mut file = std::fs::File::open(&data_path).map_err(|e| Error::io(&data_path, e))?;
-    let mut corrupt = Vec::new();
-    #[allow(clippy::cast_possible_truncation)]
-    let mut buf = vec![0u8; rb as usize];
-    for m in &index {
-        let ok = file.read_exact(&mut buf).is_ok() && record_checksum(&buf) == m.checksum;
-        if !ok {
-            corrupt.push((m.exam_id, m.side.name().to_string()));
-        }
-    }
-    Ok(VerifyReport {
-        records: index.len(),
-        corrupt,
-        problems,
-    })
-}
-
-/// What [`gc_caches`] removed (or would remove).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GcReport {
-    /// Folders removed, with their sizes in bytes and why.
-    pub removed: Vec<(PathBuf, u64, String)>,
-    /// Folders kept.
-    pub kept: Vec<PathBuf>,
-}
-
-fn dir_size(dir: &Path) -> u64 {
-    std::fs::read_dir(dir).map_or(0, |rd| {
-        rd.filter_map(std::result::Result::ok)
-            .map(|e| {
-                let p = e.path();
-                if p.is_dir() {
-                    dir_size(&p)
-                } else {
-                    e.metadata().map_or(0, |m| m.len())
-                }
-            })
-            .sum()
-    })
-}
-
-/// Removes cache folders under `root`: incomplete builds always (they resume from
-/// scratch), and, when `keep` is given, every complete cache whose key is not in it.
-/// Folders that are not caches (no `spec.json`) are never touched.
-///
-/// # Errors
-/// `root` cannot be listed, or a folder cannot be removed.
-pub fn gc_caches(root: &Path, keep: Option<&[String]>, dry_run: bool) -> Result<GcReport> {
-    let mut report = GcReport {
-        removed: Vec::new(),
-        kept: Vec::new(),
-    };
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .map_err(|e| Error::io(root, e))?
-        .filter_map(std::result::Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir() && p.join("spec.json").is_file())
-        .collect();
-    dirs.sort();
-    for d in dirs {
-        let key = d
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let why = if !d.join(COMPLETE).exists() {
-            Some("incomplete build")
-        } else if keep.is_some_and(|k| !k.contains(&key)) {
-            Some("not in --keep")
-        } else {
-            None
-        };
-        match why {
-            Some(why) => {
-                let size = dir_size(&d);
-                if !dry_run {
-                    std::fs::remove_dir_all(&d).map_err(|e| Error::io(&d, e))?;
-                }
-                report.removed.push((d, size, why.to_string()));
-            }
-            None => report.kept.push(d),
-        }
-    }
-    Ok(report)
 }

@@ -102,9 +102,24 @@ fn builds_are_identical_keyed_resumable_and_verified() {
         !verify_cache(&c_dir).unwrap().ok(),
         "an incomplete cache does not verify"
     );
+    // A crash can leave an exam marked built whose records never reached the disk: the
+    // resumed build checks them and builds that exam again.
+    let marked: Vec<usize> = (0..src.len())
+        .filter(|&i| {
+            c_dir
+                .join(format!(".partial/{}.json", src[i].exam_id))
+                .exists()
+        })
+        .collect();
+    assert!(marked.len() >= 2, "{marked:?}");
+    let partial = c_dir.join("data.i16.partial");
+    let mut raw = std::fs::read(&partial).unwrap();
+    raw[(2 * marked[0] + 1) * spec.record_len() * 2 + 7] ^= 0x10;
+    std::fs::write(&partial, &raw).unwrap();
     let resumed = build_cache(&root_c, &spec, &src, &|_| {}).unwrap();
-    assert!(
-        resumed.exams_reused >= 2 && resumed.exams_built >= 1,
+    assert_eq!(
+        (resumed.exams_reused, resumed.exams_built),
+        (marked.len() - 1, src.len() - marked.len() + 1),
         "{resumed:?}"
     );
     let fresh = build_cache(&dir.path().join("cache-d"), &spec, &src, &|_| {}).unwrap();

@@ -81,9 +81,7 @@ pub(super) fn record(
                 *x += (y - *x) * w;
             }
         }
-        let at = data.len();
-        data.resize(at + a.len(), 0);
-        round_into_i16(&a, &mut data[at..]);
+        round_append(&a, &mut data);
     }
     #[allow(clippy::cast_precision_loss)]
     let z_mm: Vec<f64> = ear
@@ -159,23 +157,22 @@ pub(super) fn round_i32(x: f32) -> i32 {
     t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
 }
 
-/// `dst[i] = round_i32(src[i])` saturated to int16: the conversion of every crop
-/// value, compiled twice (baseline SSE2 and, chosen at run time, AVX2) from the same
-/// scalar code, so both give the same integers.
-pub(super) fn round_into_i16(src: &[f32], dst: &mut [i16]) {
+/// Appends `round_i32(src[i])` saturated to int16 to `dst`: the conversion of every
+/// crop value, compiled twice (baseline SSE2 and, chosen at run time, AVX2) from the
+/// same scalar code, so both give the same integers.
+pub(super) fn round_append(src: &[f32], dst: &mut Vec<i16>) {
     #[inline]
-    fn body(src: &[f32], dst: &mut [i16]) {
-        for (d, &v) in dst.iter_mut().zip(src) {
-            #[allow(clippy::cast_possible_truncation)]
-            {
-                *d = round_i32(v).clamp(-32768, 32767) as i16;
-            }
-        }
+    fn body(src: &[f32], dst: &mut Vec<i16>) {
+        #[allow(clippy::cast_possible_truncation)]
+        dst.extend(
+            src.iter()
+                .map(|&v| round_i32(v).clamp(-32768, 32767) as i16),
+        );
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         #[target_feature(enable = "avx2")]
-        fn avx2(src: &[f32], dst: &mut [i16]) {
+        fn avx2(src: &[f32], dst: &mut Vec<i16>) {
             body(src, dst);
         }
         // SAFETY: the CPU has AVX2 (checked above).
@@ -213,8 +210,9 @@ mod tests {
         // Long enough for the vector loops, with the cases in every lane position.
         let src: Vec<f32> = (0..101).map(|i| cases[i % cases.len()].0).collect();
         let want: Vec<i16> = (0..101).map(|i| cases[i % cases.len()].1).collect();
-        let mut got = vec![0i16; src.len()];
-        round_into_i16(&src, &mut got);
+        let mut got = vec![7i16; 3];
+        round_append(&src, &mut got);
+        let got = got.split_off(3);
         assert_eq!(got, want);
         for &(x, w) in &cases {
             assert_eq!(round_i32(x).clamp(-32768, 32767), i32::from(w), "{x}");
