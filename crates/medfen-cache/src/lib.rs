@@ -50,12 +50,12 @@ pub use loader::{
     Batch, CacheReader, Loader, SamplerKind, double_correction_warning, epoch_order, make_batch,
     make_batch_into,
 };
+pub use maintain::{GcReport, VerifyReport, gc_caches, verify_cache};
 pub use roi::{
     CentreSource, EarRecord, LazySlices, Placement, extract_ears, extract_ears_lazy,
     temporal_air_profile,
 };
 pub use spec::{CODE_VERSION, CacheSpec, CropMode, Sampling};
-pub use maintain::{GcReport, VerifyReport, gc_caches, verify_cache};
 pub use store::{
     BuildReport, COMPLETE, CacheManifest, CacheSource, RecordMeta, build_cache, cache_key,
     estimated_bytes, read_index, sources_from,

@@ -243,6 +243,39 @@ fn enclosed_air(
     z: usize,
     step: usize,
 ) -> (f64, Option<(f64, f64, f64)>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        fn avx2(
+            g: &Geometry,
+            spec: &CacheSpec,
+            side: Side,
+            (mid, band_frac): (f64, f64),
+            z: usize,
+            step: usize,
+        ) -> (f64, Option<(f64, f64, f64)>) {
+            enclosed_air_body(g, spec, side, mid, band_frac, z, step)
+        }
+        // SAFETY: the CPU has AVX2 (checked above). The same code either way: integer
+        // loops, and float sums of exact integers.
+        #[allow(unsafe_code)]
+        return unsafe { avx2(g, spec, side, (mid, band_frac), z, step) };
+    }
+    enclosed_air_body(g, spec, side, mid, band_frac, z, step)
+}
+
+// Always inlined: the AVX2 copy above gets its loops compiled for AVX2.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn enclosed_air_body(
+    g: &Geometry,
+    spec: &CacheSpec,
+    side: Side,
+    mid: f64,
+    band_frac: f64,
+    z: usize,
+    step: usize,
+) -> (f64, Option<(f64, f64, f64)>) {
     let m = mid_column(mid);
     let half = half_width(g, side, mid);
     let u0 = band(half, band_frac);
@@ -254,49 +287,74 @@ fn enclosed_air(
     }
     let mut cls = vec![0u8; w * h]; // 1 air, 2 bone
     let plane = g.plane(z);
-    for yi in 0..h {
+    let (bone_hu, air_hu) = (spec.bone_hu, spec.air_hu);
+    let classify = |v: i16| {
+        if v > bone_hu { 2 } else { u8::from(v < air_hu) }
+    };
+    for (yi, out) in cls.chunks_exact_mut(w).enumerate() {
         let row = &plane[(r0 + yi * step) * g.nx..][..g.nx];
-        for ci in 0..w {
-            let v = row[voxel_x(side, m, u0 + ci * step)];
-            cls[yi * w + ci] = if v > spec.bone_hu {
-                2
-            } else {
-                u8::from(v < spec.air_hu)
-            };
-        }
-    }
-    let bone = cls.iter().map(|&c| usize::from(c == 2)).sum::<usize>();
-    let mut col_lo = vec![usize::MAX; w];
-    let mut col_hi = vec![0usize; w];
-    for y in 0..h {
-        for c in 0..w {
-            if cls[y * w + c] == 2 {
-                col_lo[c] = col_lo[c].min(y);
-                col_hi[c] = col_hi[c].max(y);
+        // Whole rows of the band are contiguous (mirrored for the right ear).
+        match (side, step) {
+            (Side::Left, 1) => {
+                for (o, &v) in out.iter_mut().zip(&row[m + u0..m + u0 + w]) {
+                    *o = classify(v);
+                }
+            }
+            (Side::Right, 1) => {
+                for (o, &v) in out.iter_mut().zip(row[m - u0 - w..m - u0].iter().rev()) {
+                    *o = classify(v);
+                }
+            }
+            _ => {
+                for (ci, o) in out.iter_mut().enumerate() {
+                    *o = classify(row[voxel_x(side, m, u0 + ci * step)]);
+                }
             }
         }
     }
-    let mut enclosed = 0usize;
-    let (mut sy, mut su) = (0.0, 0.0);
-    for y in 0..h {
-        let row = &cls[y * w..(y + 1) * w];
+    let bone = cls.iter().map(|&c| usize::from(c == 2)).sum::<usize>();
+    // Per column, the first and last row of bone (branch-free, so it vectorises).
+    let mut col_lo = vec![u32::MAX; w];
+    let mut col_hi = vec![0u32; w];
+    for (y, row) in (0u32..).zip(cls.chunks_exact(w)) {
+        for ((lo, hi), &c) in col_lo.iter_mut().zip(col_hi.iter_mut()).zip(row) {
+            let bone = u32::from(c == 2).wrapping_neg(); // all ones on bone
+            *lo = (*lo).min(y | !bone);
+            *hi = (*hi & !bone) | (y & bone);
+        }
+    }
+    // Air with bone on both sides along its row and its column. The sums of pixel
+    // coordinates are integers: summed exactly in u64 (as the f64 sums were).
+    let (mut enclosed, mut sum_y, mut sum_c) = (0u64, 0u64, 0u64);
+    for (y, row) in (0u32..).zip(cls.chunks_exact(w)) {
         let (Some(lo), Some(hi)) = (
             row.iter().position(|&c| c == 2),
             row.iter().rposition(|&c| c == 2),
         ) else {
             continue;
         };
-        for c in lo..hi {
-            if row[c] == 1 && col_lo[c] < y && y < col_hi[c] {
-                enclosed += 1;
-                #[allow(clippy::cast_precision_loss)]
-                {
-                    sy += (r0 + y * step) as f64;
-                    su += (u0 + c * step) as f64;
-                }
-            }
+        let (mut n, mut sc) = (0u32, 0u32);
+        for (c, ((&k, &clo), &chi)) in (0u32..)
+            .zip(row.iter().zip(&col_lo).zip(&col_hi))
+            .take(hi)
+            .skip(lo)
+        {
+            #[allow(clippy::needless_bitwise_bool)]
+            let inside = (k == 1) & (clo < y) & (y < chi);
+            n += u32::from(inside);
+            sc += u32::from(inside) * c;
         }
+        enclosed += u64::from(n);
+        sum_y += u64::from(n) * u64::from(y);
+        sum_c += u64::from(sc);
     }
+    let enclosed = usize::try_from(enclosed).unwrap_or(usize::MAX);
+    // Back to pixel coordinates: sum of (r0 + y * step) and (u0 + c * step).
+    #[allow(clippy::cast_precision_loss)]
+    let (sy, su) = (
+        (enclosed as u64 * r0 as u64 + sum_y * step as u64) as f64,
+        (enclosed as u64 * u0 as u64 + sum_c * step as u64) as f64,
+    );
     #[allow(clippy::cast_precision_loss)]
     let px = g.v.spacing[1] * g.v.spacing[2] * (step * step) as f64;
     #[allow(clippy::cast_precision_loss)]
@@ -533,17 +591,6 @@ fn unique(mut zs: Vec<usize>) -> Vec<usize> {
     zs
 }
 
-/// The source slices a z plan samples.
-fn plan_slices(plans: &[ZPlan; 2]) -> Vec<usize> {
-    unique(
-        plans
-            .iter()
-            .flatten()
-            .flat_map(|&(lo, hi, _)| [lo, hi])
-            .collect(),
-    )
-}
-
 /// The probe slices of a z plan (where the crop centre is looked for): the nearest
 /// source slice of evenly spaced output slices.
 fn probes(spec: &CacheSpec, plan: &ZPlan) -> Vec<usize> {
@@ -586,7 +633,6 @@ pub fn extract_ears_lazy<E>(
     let plans = z_plans(&Geometry::lazy(slices), spec, peaks);
     let probed = unique(plans.iter().flat_map(|p| probes(spec, p)).collect());
     load(slices, &probed, 0..ny)?;
-    let sampled = plan_slices(&plans);
     let ears = centres(&Geometry::lazy(slices), spec, mid, plans);
     let grids = ears
         .each_ref()
@@ -596,13 +642,28 @@ pub fn extract_ears_lazy<E>(
         .filter_map(sample::Grid::source_rows)
         .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
         .unwrap_or(0..0);
-    load(slices, &sampled, rows)?;
+    // Output slice by output slice, both ears: each source slice is cropped while the
+    // rows just decoded are still in cache.
+    let mut writers = [(); 2].map(|()| sample::RecordWriter::new(spec));
+    for k in 0..ears[0].plan.len().max(ears[1].plan.len()) {
+        let at: Vec<_> = ears.iter().filter_map(|e| e.plan.get(k).copied()).collect();
+        load(
+            slices,
+            &unique(at.iter().flat_map(|&(lo, hi, _)| [lo, hi]).collect()),
+            rows.clone(),
+        )?;
+        let g = Geometry::lazy(slices);
+        for ((writer, ear), grid) in writers.iter_mut().zip(&ears).zip(&grids) {
+            if let Some(&at) = ear.plan.get(k) {
+                writer.push(&g, grid, at);
+            }
+        }
+    }
     let g = Geometry::lazy(slices);
-    let [l, r] = ears;
-    let [gl, gr] = grids;
+    let [wl, wr] = writers;
     Ok([
-        sample::record(&g, spec, mid, &l, &gl),
-        sample::record(&g, spec, mid, &r, &gr),
+        wl.finish(&g, mid, &ears[0], &grids[0]),
+        wr.finish(&g, mid, &ears[1], &grids[1]),
     ])
 }
 

@@ -65,51 +65,81 @@ pub(super) fn record(
     ear: &EarPlan,
     grid: &Grid,
 ) -> EarRecord {
-    let (cy, cx) = (ear.cy, grid.cx);
-    let pad = f32::from(spec.pad_hu);
-    let mut data = Vec::with_capacity(spec.record_len());
-    let n = spec.image_size * spec.image_size;
-    let (mut a, mut b) = (vec![0f32; n], vec![0f32; n]);
-    let isa = Isa::detect();
-    for &(lo, hi, w) in &ear.plan {
-        crop_slice(g, lo, &grid.rows, &grid.cols, pad, &mut a, isa);
+    let mut writer = RecordWriter::new(spec);
+    for &at in &ear.plan {
+        writer.push(g, grid, at);
+    }
+    writer.finish(g, mid, ear, grid)
+}
+
+/// A record built one output slice at a time (so a slice can be cropped while its
+/// source rows are still in cache).
+pub(super) struct RecordWriter {
+    data: Vec<i16>,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    pad: f32,
+    isa: Isa,
+}
+
+impl RecordWriter {
+    pub(super) fn new(spec: &CacheSpec) -> Self {
+        let n = spec.image_size * spec.image_size;
+        Self {
+            data: Vec::with_capacity(spec.record_len()),
+            a: vec![0f32; n],
+            b: vec![0f32; n],
+            pad: f32::from(spec.pad_hu),
+            isa: Isa::detect(),
+        }
+    }
+
+    /// The next output slice: the crop of source slice `lo`, blended with `hi` by `w`.
+    pub(super) fn push(&mut self, g: &Geometry, grid: &Grid, (lo, hi, w): (usize, usize, f64)) {
+        let (rows, cols) = (&grid.rows, &grid.cols);
+        crop_slice(g, lo, rows, cols, self.pad, &mut self.a, self.isa);
         if w > 0.0 {
-            crop_slice(g, hi, &grid.rows, &grid.cols, pad, &mut b, isa);
+            crop_slice(g, hi, rows, cols, self.pad, &mut self.b, self.isa);
             #[allow(clippy::cast_possible_truncation)]
             let w = w as f32;
-            for (x, y) in a.iter_mut().zip(&b) {
+            for (x, y) in self.a.iter_mut().zip(&self.b) {
                 *x += (y - *x) * w;
             }
         }
-        round_append(&a, &mut data);
+        round_append(&self.a, &mut self.data);
     }
-    #[allow(clippy::cast_precision_loss)]
-    let z_mm: Vec<f64> = ear
-        .plan
-        .iter()
-        .map(|&(lo, hi, w)| {
-            let z = lo as f64 + (hi as f64 - lo as f64) * w;
-            g.position(z, cy, cx)[2]
-        })
-        .collect();
-    let p = g.position(0.0, cy, cx);
-    let slice_indices = ear
-        .plan
-        .iter()
-        .map(|&(lo, hi, w)| if w < 0.5 { lo } else { hi })
-        .collect();
-    EarRecord {
-        side: ear.side,
-        data,
-        placement: Placement {
-            slice_indices,
-            z_mm,
-            centre_mm: [p[0], p[1]],
-            centre_vox: [cy, cx],
-            pixel_mm: [grid.step[0] * g.v.spacing[1], grid.step[1] * g.v.spacing[2]],
-            midline_mm: g.position(0.0, 0.0, mid)[0],
-            centre_source: ear.source,
-        },
+
+    /// The record, once every slice of `ear`'s plan was pushed.
+    pub(super) fn finish(self, g: &Geometry, mid: f64, ear: &EarPlan, grid: &Grid) -> EarRecord {
+        let (cy, cx) = (ear.cy, grid.cx);
+        #[allow(clippy::cast_precision_loss)]
+        let z_mm: Vec<f64> = ear
+            .plan
+            .iter()
+            .map(|&(lo, hi, w)| {
+                let z = lo as f64 + (hi as f64 - lo as f64) * w;
+                g.position(z, cy, cx)[2]
+            })
+            .collect();
+        let p = g.position(0.0, cy, cx);
+        let slice_indices = ear
+            .plan
+            .iter()
+            .map(|&(lo, hi, w)| if w < 0.5 { lo } else { hi })
+            .collect();
+        EarRecord {
+            side: ear.side,
+            data: self.data,
+            placement: Placement {
+                slice_indices,
+                z_mm,
+                centre_mm: [p[0], p[1]],
+                centre_vox: [cy, cx],
+                pixel_mm: [grid.step[0] * g.v.spacing[1], grid.step[1] * g.v.spacing[2]],
+                midline_mm: g.position(0.0, 0.0, mid)[0],
+                centre_source: ear.source,
+            },
+        }
     }
 }
 
