@@ -132,7 +132,12 @@ fn fingerprint(dir: &Path) -> Result<String> {
     let mut entries: Vec<(String, u64, u128)> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(std::result::Result::ok)
-        .filter(|e| e.path().is_file())
+        // The entry's type comes with the listing (no stat per file); symbolic links
+        // are followed, as before.
+        .filter(|e| {
+            e.file_type()
+                .is_ok_and(|t| t.is_file() || (t.is_symlink() && e.path().is_file()))
+        })
         .map(|e| {
             let m = e.metadata().map_err(|err| Error::io(e.path(), err))?;
             let mtime = m

@@ -216,12 +216,16 @@ pub fn read_header(path: &Path) -> Result<DicomHeader> {
     // The file's head: the marker, the length check and the parse run on it when the
     // header ends inside it (CT headers take a few KiB; vendors' private tags can make
     // them longer, hence a second, larger read before the full walk).
-    let mut head = Vec::with_capacity(usize::try_from(HEAD_BYTES[0].min(file_size)).unwrap_or(0));
+    let mut head = Vec::new();
     for (i, &limit) in HEAD_BYTES.iter().enumerate() {
-        let have = head.len() as u64;
-        (&mut file)
-            .take(limit - have)
-            .read_to_end(&mut head)
+        // One read of exactly what is missing (the size is known), not a growing
+        // buffer's several.
+        let (have, want) = (
+            head.len(),
+            usize::try_from(limit.min(file_size)).unwrap_or(0),
+        );
+        head.resize(want.max(have), 0);
+        file.read_exact(&mut head[have..])
             .map_err(|e| Error::io(path, e))?;
         if i == 0 && (head.len() < 132 || &head[128..132] != b"DICM") {
             return Err(Error::NotDicom {
@@ -254,8 +258,9 @@ pub fn read_header(path: &Path) -> Result<DicomHeader> {
     Ok(header)
 }
 
-/// How far [`read_header`] reads before the full walk: 16 KiB, then 64 KiB.
-const HEAD_BYTES: [u64; 2] = [16 * 1024, 64 * 1024];
+/// How far [`read_header`] reads before the full walk: 8 KiB (most CT headers), then
+/// 64 KiB.
+const HEAD_BYTES: [u64; 2] = [8 * 1024, 64 * 1024];
 
 /// The header parsed from the file's first bytes alone, or `None` when they do not
 /// hold all of it (or anything in them fails: the full walk then reports it).
