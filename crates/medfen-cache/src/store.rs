@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use medfen_dicom::{ReadOptions, write_atomically};
+use medfen_dicom::{ReadOptions, read_exact_at, write_all_at, write_atomically};
 use medfen_tasks::Side;
 use medfen_tasks::table::Table;
 
@@ -210,25 +210,6 @@ pub struct RecordMeta {
     pub checksum: String,
 }
 
-/// Writes `bytes` at `offset` of `file` (positioned write; several threads share the
-/// file).
-fn write_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileExt as _;
-        file.write_all_at(bytes, offset)
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::FileExt as _;
-        let mut done = 0;
-        while done < bytes.len() {
-            done += file.seek_write(&bytes[done..], offset + done as u64)?;
-        }
-        Ok(())
-    }
-}
-
 /// Whether the records of the exam in `slot` match the checksums of its marker (an
 /// interrupted build's exams are kept only then).
 fn records_intact(file: &std::fs::File, marker: &Path, slot: usize, record_len: usize) -> bool {
@@ -241,30 +222,9 @@ fn records_intact(file: &std::fs::File, marker: &Path, slot: usize, record_len: 
     let mut buf = vec![0u8; 2 * record_len];
     metas.len() == 2
         && metas.iter().enumerate().all(|(i, m)| {
-            read_at(file, &mut buf, ((2 * slot + i) * 2 * record_len) as u64).is_ok()
+            read_exact_at(file, &mut buf, ((2 * slot + i) * 2 * record_len) as u64).is_ok()
                 && record_checksum(&buf) == m.checksum
         })
-}
-
-/// Reads `buf.len()` bytes at `offset` of `file`.
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileExt as _;
-        file.read_exact_at(buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::FileExt as _;
-        let mut done = 0;
-        while done < buf.len() {
-            match file.seek_read(&mut buf[done..], offset + done as u64)? {
-                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                n => done += n,
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Starts writing `len` bytes at `offset` of `file` to disk without waiting for it
@@ -491,7 +451,7 @@ pub fn build_cache(
                     placement: ear.placement.clone(),
                     checksum: record_checksum(&b),
                 });
-                write_at(&file, &b, ((2 * slot + i) * 2 * record_len) as u64)
+                write_all_at(&file, &b, ((2 * slot + i) * 2 * record_len) as u64)
                     .map_err(|e| Error::io(&tmp, e))?;
             }
             start_writeback(

@@ -103,7 +103,7 @@ impl FrameRowReader {
         }
         let len = usize::try_from(range.end - range.start).unwrap_or(usize::MAX);
         self.bytes.resize(len, 0);
-        read_exact_at(&file, &mut self.bytes, range.start).map_err(|e| Error::io(path, e))
+        crate::read_exact_at(&file, &mut self.bytes, range.start).map_err(|e| Error::io(path, e))
     }
 }
 
@@ -146,25 +146,4 @@ fn native_range(
     }
     let start = offset + frame as u64 * frame_bytes + rows.start as u64 * row_bytes;
     Ok(Some(start..start + rows.len() as u64 * row_bytes))
-}
-
-/// A positioned read of exactly `buf.len()` bytes.
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileExt as _;
-        file.read_exact_at(buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::FileExt as _;
-        let mut done = 0;
-        while done < buf.len() {
-            match file.seek_read(&mut buf[done..], offset + done as u64)? {
-                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                n => done += n,
-            }
-        }
-        Ok(())
-    }
 }
