@@ -213,9 +213,9 @@ pub struct RecordMeta {
 /// Whether the records of the exam in `slot` match the checksums of its marker (an
 /// interrupted build's exams are kept only then).
 fn records_intact(file: &std::fs::File, marker: &Path, slot: usize, record_len: usize) -> bool {
-    let Ok(metas) = std::fs::read(marker)
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice::<Vec<RecordMeta>>(&b).map_err(|e| e.to_string()))
+    let Some(metas) = std::fs::read(marker)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Vec<RecordMeta>>(&b).ok())
     else {
         return false;
     };
@@ -332,33 +332,18 @@ fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
     // Axial in the canonical orientation: decode only the slices (and of most, only the
     // rows) extraction reads, straight from the file offsets the scan found.
     if let Some(mut slices) = crate::shell::lazy_slices(&plan) {
-        let (ny, nx) = (plan.rows, plan.cols);
-        let mut loaded = vec![0..0; plan.slices.len()];
         let mut reader = medfen_dicom::pixels::FrameRowReader::default();
         let mut load =
             |v: &mut LazySlices, zs: &[usize], rows: std::ops::Range<usize>| -> Result<()> {
                 for &z in zs {
-                    let have = &mut loaded[z];
-                    if rows.is_empty() || (have.start <= rows.start && rows.end <= have.end) {
-                        continue;
+                    if let Some(want) = v.missing(z, rows.clone()) {
+                        let s = &plan.slices[z];
+                        let (header, frame) = (&scan.headers[s.header], s.frame as usize);
+                        reader.read_rows(header, frame, want.clone(), v.rows_mut(z, want))?;
                     }
-                    let want = if have.start == have.end {
-                        rows.clone()
-                    } else {
-                        have.start.min(rows.start)..have.end.max(rows.end)
-                    };
-                    let s = &plan.slices[z];
-                    reader.read_rows(
-                        &scan.headers[s.header],
-                        s.frame as usize,
-                        want.clone(),
-                        &mut v.plane_mut(z)[want.start * nx..want.end * nx],
-                    )?;
-                    *have = want;
                 }
                 Ok(())
             };
-        debug_assert_eq!(slices.shape()[1], ny);
         let ears = crate::roi::extract_ears_lazy(&mut slices, spec, &mut load);
         crate::shell::give_back(slices);
         return ears;

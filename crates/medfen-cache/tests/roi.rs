@@ -302,8 +302,7 @@ fn decoding_only_the_slices_read_gives_the_same_records() {
                         let hull = asked.entry(z).or_insert(rows.clone());
                         *hull = hull.start.min(rows.start)..hull.end.max(rows.end);
                         let at = (z * ny + rows.start) * nx..(z * ny + rows.end) * nx;
-                        v.plane_mut(z)[rows.start * nx..rows.end * nx]
-                            .copy_from_slice(&full.data[at]);
+                        v.rows_mut(z, rows.clone()).copy_from_slice(&full.data[at]);
                     }
                     Ok(())
                 },

@@ -1,6 +1,8 @@
 //! What extraction reads a volume through: its geometry and its planes, from a fully
 //! decoded [`Volume`] or from [`LazySlices`], which hold only the slices decoded.
 
+use std::ops::Range;
+
 use medfen_dicom::Volume;
 
 /// Slot of a slice that was never loaded.
@@ -17,6 +19,8 @@ pub struct LazySlices {
     meta: Volume<i16>,
     /// Per slice: its slot in `data`, or [`NO_SLOT`].
     slot_of: Vec<u32>,
+    /// Per slice: the rows loaded (one range: what was asked for grows as a hull).
+    loaded: Vec<Range<usize>>,
     /// Slots of `ny * nx` values; as long as the most slots ever used with it.
     data: Vec<i16>,
     /// Slots given out.
@@ -30,6 +34,7 @@ impl LazySlices {
         geometry.data = Vec::new();
         Self {
             slot_of: vec![NO_SLOT; geometry.shape[0]],
+            loaded: vec![0..0; geometry.shape[0]],
             meta: geometry,
             data: buffer,
             used: 0,
@@ -41,12 +46,33 @@ impl LazySlices {
         self.meta.shape
     }
 
-    /// The plane of slice `z`, to write (rows of columns). Its first use gives it a
-    /// slot, holding whatever the buffer held there.
+    /// The rows of slice `z` to load so that `rows` are loaded: `None` when they
+    /// already are, else the hull of `rows` and what was loaded before (one range).
     ///
     /// # Panics
     /// When `z` is not a slice of the volume.
-    pub fn plane_mut(&mut self, z: usize) -> &mut [i16] {
+    pub fn missing(&self, z: usize, rows: Range<usize>) -> Option<Range<usize>> {
+        let have = &self.loaded[z];
+        if rows.is_empty() || (have.start <= rows.start && rows.end <= have.end) {
+            return None;
+        }
+        Some(hull(have, rows))
+    }
+
+    /// Rows `rows` of slice `z`, to write (rows of columns), from then on counted as
+    /// loaded. A slice's first use gives it a slot, holding whatever the buffer held.
+    ///
+    /// # Panics
+    /// When `z` is not a slice of the volume or `rows` not rows of it.
+    pub fn rows_mut(&mut self, z: usize, rows: Range<usize>) -> &mut [i16] {
+        let nx = self.meta.shape[2];
+        self.loaded[z] = hull(&self.loaded[z], rows.clone());
+        &mut self.plane_mut(z)[rows.start * nx..rows.end * nx]
+    }
+
+    /// The plane of slice `z`, to write (rows of columns). Its first use gives it a
+    /// slot, holding whatever the buffer held there.
+    fn plane_mut(&mut self, z: usize) -> &mut [i16] {
         let plane = self.meta.shape[1] * self.meta.shape[2];
         if self.slot_of[z] == NO_SLOT {
             let slot = self.used;
@@ -77,6 +103,15 @@ impl LazySlices {
     /// The buffer, to reuse for the next volume.
     pub fn into_buffer(self) -> Vec<i16> {
         self.data
+    }
+}
+
+/// The smallest range holding `have` (possibly empty) and `rows`.
+fn hull(have: &Range<usize>, rows: Range<usize>) -> Range<usize> {
+    if have.start >= have.end {
+        rows
+    } else {
+        have.start.min(rows.start)..have.end.max(rows.end)
     }
 }
 
