@@ -626,7 +626,7 @@ pub fn extract_ears_lazy<E>(
     let [nz, ny, _] = slices.shape();
     let spacing_z = Geometry::lazy(slices).v.spacing[0];
     let located = locate_slices(nz, spacing_z, spec);
-    // Room for every slice it may ask for: the probes, and two per output slice.
+    // Room for every slice it may ask for: the probes, and two per output slice and ear.
     slices.reserve_slots(located.len() + 2 * spec.probe_slices + 4 * spec.num_slices);
     load(slices, &located, 0..ny)?;
     let (mid, peaks) = locate(&Geometry::lazy(slices), spec);
