@@ -611,10 +611,11 @@ pub type SliceLoader<'a, E> =
     dyn FnMut(&mut LazySlices, &[usize], std::ops::Range<usize>) -> Result<(), E> + 'a;
 
 /// Extracts both ears when only what it reads is decoded: `load(slices, zs, rows)` must
-/// fill at least those rows of those slices ([`LazySlices::plane_mut`]). Whole slices
-/// are asked for where the midline and the crop centres are looked for, and only the
-/// rows the crops sample of the other slices. The records equal those of
-/// [`extract_ears`] on the fully decoded volume, whatever the rest of the buffer holds.
+/// fill at least those rows of those slices ([`LazySlices::missing`] says which are not
+/// yet, [`LazySlices::rows_mut`] takes them). Whole slices are asked for where the
+/// midline and the crop centres are looked for, and only the rows the crops sample of
+/// the other slices. The records equal those of [`extract_ears`] on the fully decoded
+/// volume, whatever the rest of the buffer holds.
 ///
 /// # Errors
 /// Whatever `load` returns.
