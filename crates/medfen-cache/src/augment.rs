@@ -276,7 +276,7 @@ pub(crate) fn augment_record_with(
         };
         let flip = |i: usize, on: bool| if on { s - 1 - i } else { i };
         let source = if let Some(affine) = draws.affine {
-            affine_taps(s, affine, (draws.flip_r, draws.flip_c), taps);
+            affine_taps(isa, s, affine, (draws.flip_r, draws.flip_c), taps);
             padded.resize((s + 2) * (s + 2), 0.0);
             Source::Taps
         } else if draws.flip_r || draws.flip_c {
@@ -303,13 +303,13 @@ pub(crate) fn augment_record_with(
             while source == Source::Taps && done + BLOCK <= k {
                 let (from, to) = (done * plane, (done + BLOCK) * plane);
                 let o = &mut out[ch * k * plane + from..ch * k * plane + to];
-                let mut streams = match (ch, draws.noise) {
+                let streams: Option<[Noise; BLOCK]> = match (ch, draws.noise) {
                     (0, Some((std, key))) => Some(std::array::from_fn(|j| {
                         Noise::new(std, mix64(key ^ (done + j) as u64))
                     })),
                     _ => None,
                 };
-                let (hu, noise) = (&src[from..to], streams.as_mut());
+                let (hu, noise) = (&src[from..to], streams.as_ref());
                 if !block.window_bilinear(isa, (window, pad), (hu, s), taps, o, noise) {
                     break;
                 }
@@ -323,22 +323,28 @@ pub(crate) fn augment_record_with(
                 let slice = &src[z * plane..(z + 1) * plane];
                 let o = &mut out[(ch * k + z) * plane..(ch * k + z + 1) * plane];
                 match source {
-                    Source::Identity => {
-                        // A piece at a time, the noise while the piece is in the L1 cache.
-                        let mut noise = noise(z);
-                        for (hu, o) in slice.chunks(PIECE).zip(o.chunks_mut(PIECE)) {
-                            window.apply(isa, hu, o);
-                            if let Some(noise) = noise.as_mut() {
-                                noise.add(isa, o);
+                    Source::Identity | Source::Pixel => {
+                        let hu = if source == Source::Pixel {
+                            for (v, &m) in values.iter_mut().zip(map.iter()) {
+                                *v = slice[m as usize];
+                            }
+                            &values[..]
+                        } else {
+                            slice
+                        };
+                        // Window and noise in one pass, a piece (a run of the noise) at
+                        // a time.
+                        let noise = noise(z);
+                        for (run, (hu, o)) in hu.chunks(PIECE).zip(o.chunks_mut(PIECE)).enumerate()
+                        {
+                            match noise {
+                                Some(noise) => {
+                                    window.apply_noisy(isa, hu, o, noise.run(run, hu.len()));
+                                }
+                                None => window.apply(isa, hu, o),
                             }
                         }
                         continue;
-                    }
-                    Source::Pixel => {
-                        for (v, &m) in values.iter_mut().zip(map.iter()) {
-                            *v = slice[m as usize];
-                        }
-                        window.apply(isa, values, o);
                     }
                     Source::Taps => {
                         let p = s + 2;
@@ -351,8 +357,8 @@ pub(crate) fn augment_record_with(
                         bilinear(isa, padded, p, taps, o);
                     }
                 }
-                if let Some(mut noise) = noise(z) {
-                    noise.add(isa, o);
+                if let Some(noise) = noise(z) {
+                    noise.add(isa, 0, o);
                 }
             }
         }
@@ -361,8 +367,37 @@ pub(crate) fn augment_record_with(
 
 /// The bilinear taps of an affine (rotation, zoom, shift in pixels) after the flips,
 /// into a plane padded by one pixel on every side: a point further out than the pad
-/// reads the pad with weight 1.
-fn affine_taps(
+/// reads the pad with weight 1. The loops are compiled for the best vector width
+/// `isa` allows (the same IEEE operations, so the same taps).
+fn affine_taps(isa: Isa, s: usize, affine: Affine, flips: (bool, bool), taps: &mut Taps) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512(s: usize, affine: Affine, flips: (bool, bool), taps: &mut Taps) {
+            affine_taps_body(s, affine, flips, taps);
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(s: usize, affine: Affine, flips: (bool, bool), taps: &mut Taps) {
+            affine_taps_body(s, affine, flips, taps);
+        }
+        #[allow(unsafe_code)]
+        match isa {
+            // SAFETY: `Isa::Avx512` is only detected on CPUs with AVX-512 F.
+            Isa::Avx512 => return unsafe { avx512(s, affine, flips, taps) },
+            // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2 and FMA.
+            Isa::Avx2 => return unsafe { avx2(s, affine, flips, taps) },
+            Isa::Baseline => {}
+        }
+    }
+    let _ = isa;
+    affine_taps_body(s, affine, flips, taps);
+}
+
+/// [`affine_taps`]' loops; always inlined, so that each copy above compiles them for
+/// its vector width.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn affine_taps_body(
     s: usize,
     Affine {
         sin_cos: (sin, cos),
@@ -484,7 +519,17 @@ mod tests {
         // Every copy this CPU can run against the portable one. Sizes with tails after
         // every vector width (8, 16), odd planes, whole and partial blocks of slices;
         // the training defaults plus flips, forced affines and a second window.
-        for (k, s) in [(3, 19), (2, 24), (1, 7), (10, 13), (8, 16)] {
+        for (k, s) in [
+            (3, 19),
+            (2, 24),
+            (1, 7),
+            (10, 13),
+            (8, 16),
+            (2, 37),
+            (9, 33),
+            (16, 20),
+            (25, 11),
+        ] {
             let spec = spec(k, s);
             let raw = noisy(k, s, (k * 100 + s) as u32);
             for aug in [
@@ -555,6 +600,34 @@ mod tests {
             }
         }
         assert!(worst < 1e-4, "largest error {worst}");
+    }
+
+    #[test]
+    fn noise_after_a_gamma_is_within_1e_4_of_clamping_before_and_after_it() {
+        // Intensity scale and shift that push the curve out of [0, 1] at both ends,
+        // where the one clamp after the noise stands in for the two.
+        for (scale, shift) in [(1.1, -0.05), (0.9, 0.05), (1.0, 0.0)] {
+            let map = WindowMap::new(480.0, 2700.0, scale, shift, 0.83);
+            let hu: Vec<i16> = (-1500..3500).step_by(3).map(|h| h as i16).collect();
+            let noise = crate::kernels::Noise::new(0.05, 99);
+            let mut start = 0;
+            while start < hu.len() {
+                let piece = &hu[start..(start + PIECE).min(hu.len())];
+                let run = noise.run(start / PIECE, piece.len());
+                for isa in Isa::available() {
+                    let mut out = vec![0f32; piece.len()];
+                    map.apply_noisy(isa, piece, &mut out, run);
+                    for ((&h, &got), &t) in piece.iter().zip(&out).zip(run.draws) {
+                        let want = run.at(t, map.value(h));
+                        assert!(
+                            (got - want).abs() <= 1e-4 && (0.0..=1.0).contains(&got),
+                            "{isa:?} HU {h}: {got} vs {want}"
+                        );
+                    }
+                }
+                start += PIECE;
+            }
+        }
     }
 
     #[test]

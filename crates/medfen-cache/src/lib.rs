@@ -39,6 +39,7 @@ mod error;
 mod kernels;
 mod loader;
 mod maintain;
+mod pages;
 mod roi;
 mod shell;
 mod spec;

@@ -232,8 +232,13 @@ pub fn make_batch_into(
     let spec = reader.spec();
     let per = aug.channels() * spec.record_len();
     // Every value is overwritten below; resizing only initialises new capacity.
-    buffer.resize(per * records.len(), 0.0);
-    buffer.truncate(per * records.len());
+    let len = per * records.len();
+    if buffer.capacity() < len {
+        buffer.reserve_exact(len - buffer.len());
+        crate::pages::advise_huge_pages(&mut buffer);
+    }
+    buffer.resize(len, 0.0);
+    buffer.truncate(len);
     let mut data = buffer;
     // Costly samples (those with an affine) first, one sample per task: the threads
     // then end the batch on cheap samples and finish together (in input order, a thread

@@ -4,11 +4,7 @@
 //! slice planes. Every value goes through the same operations as in the one-slice loops
 //! ([`super::bilinear`]), so the results are bit-identical to them.
 
-use super::{Isa, NOISE_LANES, Noise, Taps, WindowMap};
-
-/// Output pixels per piece: the values of a piece get their noise while they are
-/// still in the L1 cache (a multiple of [`NOISE_LANES`]).
-pub(crate) const PIECE: usize = 16 * NOISE_LANES;
+use super::{Isa, Noise, PIECE, Taps, WindowMap};
 
 /// Slices per block.
 pub(crate) const BLOCK: usize = 8;
@@ -39,7 +35,7 @@ impl SliceBlock {
         (hu, s): (&[i16], usize),
         taps: &Taps,
         out: &mut [f32],
-        mut noise: Option<&mut [Noise; BLOCK]>,
+        noise: Option<&[Noise; BLOCK]>,
     ) -> bool {
         #[cfg(target_arch = "x86_64")]
         if isa.avx2() {
@@ -53,15 +49,16 @@ impl SliceBlock {
                     && taps.wy.len() >= plane,
                 "a tap for every output pixel"
             );
-            self.plane.resize(p * p * BLOCK, 0.0);
+            // Cache-line aligned, so that no 8-float load of a pixel straddles two lines.
+            let block_plane = aligned(&mut self.plane, p * p * BLOCK);
             self.rows.resize(BLOCK * s, 0.0);
             // The border: first and last rows, first and last columns.
             let row = p * BLOCK;
-            self.plane[..row].fill(pad);
-            self.plane[(p - 1) * row..].fill(pad);
+            block_plane[..row].fill(pad);
+            block_plane[(p - 1) * row..].fill(pad);
             for y in 1..=s {
-                self.plane[y * row..y * row + BLOCK].fill(pad);
-                self.plane[(y + 1) * row - BLOCK..(y + 1) * row].fill(pad);
+                block_plane[y * row..y * row + BLOCK].fill(pad);
+                block_plane[(y + 1) * row - BLOCK..(y + 1) * row].fill(pad);
             }
             for y in 0..s {
                 for (j, dst) in self.rows.chunks_exact_mut(s).enumerate() {
@@ -72,7 +69,7 @@ impl SliceBlock {
                 // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only detected on CPUs with AVX2.
                 #[allow(unsafe_code)]
                 unsafe {
-                    avx2::interleave(&self.rows, s, &mut self.plane[at..at + s * BLOCK]);
+                    avx2::interleave(&self.rows, s, &mut block_plane[at..at + s * BLOCK]);
                 }
             }
             for from in (0..plane).step_by(PIECE) {
@@ -80,11 +77,11 @@ impl SliceBlock {
                 // SAFETY: as above.
                 #[allow(unsafe_code)]
                 unsafe {
-                    avx2::bilinear(&self.plane, p, taps, from..to, out);
+                    avx2::bilinear(block_plane, p, taps, from..to, out);
                 }
-                if let Some(noise) = noise.as_deref_mut() {
-                    for (noise, o) in noise.iter_mut().zip(out.chunks_exact_mut(plane)) {
-                        noise.add(isa, &mut o[from..to]);
+                if let Some(noise) = noise {
+                    for (noise, o) in noise.iter().zip(out.chunks_exact_mut(plane)) {
+                        noise.add(isa, from, &mut o[from..to]);
                     }
                 }
             }
@@ -93,6 +90,13 @@ impl SliceBlock {
         let _ = (isa, window, pad, hu, s, taps, out, noise);
         false
     }
+}
+
+/// `len` values of `buffer` starting on a 64-byte boundary (the buffer grows as needed).
+fn aligned(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    buffer.resize(len + 15, 0.0);
+    let skip = buffer.as_ptr().align_offset(64).min(15);
+    &mut buffer[skip..skip + len]
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -3,10 +3,10 @@
 //! `y = x (1 - 2^-8) + 2^-8` in [2^-8, 1), so that the bits of `y` as a float say where
 //! it lies: its exponent picks one of 8 octaves, the leading bit of its mantissa a half
 //! of the octave (16 pieces, finer toward the dark end, where the power bends most), and
-//! the remaining mantissa bits are the position `f` across that piece. Each piece is the
-//! quadratic through the curve's values at its ends and middle; the coefficients are
-//! picked with in-register permutes (one per coefficient with AVX-512, two and a blend
-//! with AVX2). For gamma in [0.8, 1.25] the pieces stay within 1e-4 of the power
+//! the mantissa as a float `f` in [1, 2) (one AVX-512 `getmant`) the position across
+//! the octave. Each piece is the quadratic through the curve's values at its ends and
+//! middle, expanded in `f`; the coefficients are picked with in-register permutes (one
+//! per coefficient with AVX-512, two and a blend with AVX2). For gamma in [0.8, 1.25] the pieces stay within 1e-4 of the power
 //! (tested; 7.5e-5 at worst on the tested windows), a fiftieth of an 8-bit grey level
 //! and far below the noise the augmentation adds. (Measured alternatives: pieces in
 //! `sqrt(x)` spent a tenth of the loader's time in the square root; 32 pieces are 7x
@@ -33,19 +33,27 @@ fn slot(y: f32) -> usize {
     ((y.to_bits() >> 22) & 15) as usize
 }
 
-/// The position of `y` across its piece, in [0, 1/2): its 22 lower mantissa bits, as
-/// the mantissa of a float in [1, 1.5), minus 1.
+/// The position of `y` across its octave: its mantissa as a float in [1, 2) (what
+/// AVX-512's `getmant` gives for positive normal floats).
 #[inline]
-fn across(y: f32) -> f32 {
-    f32::from_bits((y.to_bits() & 0x3F_FFFF) | 0x3F80_0000) - 1.0
+fn mantissa(y: f32) -> f32 {
+    f32::from_bits((y.to_bits() & 0x7F_FFFF) | 0x3F80_0000)
 }
 
-/// The window and the pieces: `y = clamp(hu * slope + offset, LOW, HIGH)` (one fused
-/// multiply-add), then the piece of slot `slot(y)` at `f = across(y)` (in [0, 1/2)):
+/// The window and the pieces: `y = clamp(hu * slope + offset, low, high)` (one fused
+/// multiply-add), then the piece of slot `slot(y)` at `f = mantissa(y)` (in [1, 2)):
 /// `c0 + f * (c1 + f * c2)` (fused multiply-adds), clamped to [0, 1].
+///
+/// `low` and `high` narrow [`LOW`, `HIGH`] to where the curve runs from 0 to 1 (the
+/// intensity scale and shift move those points inside when they push the curve out of
+/// [0, 1]): beyond them the clamped curve is constant either way, and the pieces there
+/// lie within their error (1e-4) of [0, 1] before the final clamp. So when noise
+/// follows, one clamp after it serves both (`raw`), two vector operations fewer.
 pub(crate) struct GammaCurve {
     slope: f32,
     offset: f32,
+    low: f32,
+    high: f32,
     c: [[f32; PIECES]; 3],
 }
 
@@ -63,13 +71,18 @@ impl GammaCurve {
             #[allow(clippy::cast_precision_loss)]
             let (y0, h) = (base * (1.0 + (k % 2) as f64 / 2.0), base / 2.0);
             let (g0, gm, g1) = (curve(y0), curve(y0 + h / 2.0), curve(y0 + h));
-            // q(0) = g0, q(1/2) = gm, q(1) = g1 in t = 2 f across the piece (f in
-            // [0, 1/2) from `across`), expanded in f.
-            let coefficients = [
+            // q(0) = g0, q(1/2) = gm, q(1) = g1 in t = 2 u across the piece (u in
+            // [0, 1/2)), expanded in u ...
+            let (a0, a1, a2) = (
                 g0,
                 2.0 * (4.0 * gm - 3.0 * g0 - g1),
                 4.0 * (2.0 * (g0 + g1) - 4.0 * gm),
-            ];
+            );
+            // ... and in the mantissa f = u + o (o = 1 in the lower half of the octave,
+            // 1.5 in the upper).
+            #[allow(clippy::cast_precision_loss)]
+            let o = 1.0 + (k % 2) as f64 / 2.0;
+            let coefficients = [a0 - a1 * o + a2 * o * o, a1 - 2.0 * a2 * o, a2];
             #[allow(clippy::cast_possible_truncation)]
             let s = slot(y0 as f32);
             for (c, v) in c.iter_mut().zip(coefficients) {
@@ -79,10 +92,24 @@ impl GammaCurve {
                 }
             }
         }
+        // Where the curve crosses 0 and 1 (it rises: scale > 0), as shifted positions.
+        let crossing = |v: f64| {
+            let x = ((v - shift) / scale).max(0.0).powf(1.0 / gamma);
+            #[allow(clippy::cast_possible_truncation)]
+            let y = (x * (1.0 - low) + low) as f32;
+            y.clamp(LOW, HIGH)
+        };
+        let (y0, y1) = if scale > 0.0 && gamma > 0.0 {
+            (crossing(0.0), crossing(1.0))
+        } else {
+            (LOW, HIGH)
+        };
         let slope = (1.0 - LOW) / width;
         Self {
             slope,
             offset: (-lo).mul_add(slope, LOW),
+            low: y0,
+            high: y1.max(y0),
             c,
         }
     }
@@ -90,13 +117,18 @@ impl GammaCurve {
     /// The curve at `hu`, clamped to [0, 1].
     #[inline]
     pub(crate) fn at(&self, hu: i16) -> f32 {
+        self.raw(hu).clamp(0.0, 1.0)
+    }
+
+    /// The curve at `hu` before the clamp to [0, 1] (within 1e-4 of [0, 1]).
+    #[inline]
+    pub(crate) fn raw(&self, hu: i16) -> f32 {
         let y = f32::from(hu)
             .mul_add(self.slope, self.offset)
-            .clamp(LOW, HIGH);
-        let (i, f) = (slot(y), across(y));
+            .clamp(self.low, self.high);
+        let (i, f) = (slot(y), mantissa(y));
         let c = &self.c;
         f.mul_add(f.mul_add(c[2][i], c[1][i]), c[0][i])
-            .clamp(0.0, 1.0)
     }
 }
 
@@ -109,10 +141,10 @@ pub(super) mod avx2 {
         _mm256_castsi256_ps, _mm256_cvtepi16_epi32, _mm256_cvtepi32_ps, _mm256_fmadd_ps,
         _mm256_loadu_ps, _mm256_max_ps, _mm256_min_ps, _mm256_or_si256, _mm256_permutevar8x32_ps,
         _mm256_set1_epi32, _mm256_set1_ps, _mm256_slli_epi32, _mm256_srli_epi32, _mm256_storeu_ps,
-        _mm256_sub_ps,
     };
 
-    use super::{GammaCurve, HIGH, LOW, PIECES};
+    use super::{GammaCurve, PIECES};
+    use crate::kernels::NoiseRun;
     use crate::kernels::avx2::clamp01;
 
     /// Entry `slot` of 16: a permute of each half, blended on bit 3 of `slot`.
@@ -133,14 +165,37 @@ pub(super) mod avx2 {
         )
     }
 
-    /// `out[i] = curve.at(hu[i])` 8 at a time; returns how many it did (the caller
-    /// does the tail).
+    /// `out[i] = curve.at(hu[i])` 8 at a time, with the noise's draws added when there
+    /// are any; returns how many it did (the caller does the tail).
     #[target_feature(enable = "avx2,fma")]
-    pub(in super::super) fn apply(curve: &GammaCurve, hu: &[i16], out: &mut [f32]) -> usize {
+    pub(in super::super) fn apply(
+        curve: &GammaCurve,
+        hu: &[i16],
+        out: &mut [f32],
+        noise: Option<NoiseRun>,
+    ) -> usize {
+        match noise {
+            Some(r) => body::<true>(curve, hu, out, r.draws, r.scale),
+            None => body::<false>(curve, hu, out, &[], 0.0),
+        }
+    }
+
+    /// `apply`; `draws` holds a draw for every value when `NOISY`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn body<const NOISY: bool>(
+        curve: &GammaCurve,
+        hu: &[i16],
+        out: &mut [f32],
+        draws: &[i16],
+        noise_scale: f32,
+    ) -> usize {
         let n = hu.len().min(out.len());
+        assert!(!NOISY || draws.len() >= n);
         let (slope, offset) = (_mm256_set1_ps(curve.slope), _mm256_set1_ps(curve.offset));
-        let (low, high) = (_mm256_set1_ps(LOW), _mm256_set1_ps(HIGH));
-        let (mantissa, one) = (_mm256_set1_epi32(0x3F_FFFF), _mm256_set1_epi32(0x3F80_0000));
+        let (low, high) = (_mm256_set1_ps(curve.low), _mm256_set1_ps(curve.high));
+        let (mantissa, one) = (_mm256_set1_epi32(0x7F_FFFF), _mm256_set1_epi32(0x3F80_0000));
+        let noise_scale = _mm256_set1_ps(noise_scale);
         let mut i = 0;
         while i + 8 <= n {
             // SAFETY: i + 8 <= n <= hu.len() (16 bytes).
@@ -149,12 +204,17 @@ pub(super) mod avx2 {
             let y = _mm256_castps_si256(_mm256_min_ps(high, _mm256_max_ps(low, y)));
             let slot = _mm256_srli_epi32::<22>(y);
             let f = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(y, mantissa), one));
-            let f = _mm256_sub_ps(f, _mm256_set1_ps(1.0));
             let upper = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(slot));
             let c = |j: usize| pick(&curve.c[j], slot, upper);
-            let v = _mm256_fmadd_ps(f, _mm256_fmadd_ps(f, c(2), c(1)), c(0));
+            let mut v = _mm256_fmadd_ps(f, _mm256_fmadd_ps(f, c(2), c(1)), c(0));
+            if NOISY {
+                // SAFETY: i + 8 <= n <= draws.len() when NOISY.
+                let t = unsafe { crate::kernels::noise::avx2::load_draws(draws.as_ptr().add(i)) };
+                v = _mm256_fmadd_ps(t, noise_scale, v);
+            }
+            let v = clamp01(v);
             // SAFETY: i + 8 <= n <= out.len().
-            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), clamp01(v)) };
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), v) };
             i += 8;
         }
         i
@@ -166,22 +226,51 @@ pub(super) mod avx2 {
 #[allow(unsafe_code)]
 pub(super) mod avx512 {
     use std::arch::x86_64::{
-        __m512, _mm256_loadu_si256, _mm512_and_si512, _mm512_castps_si512, _mm512_castsi512_ps,
-        _mm512_cvtepi16_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_max_ps,
-        _mm512_min_ps, _mm512_or_si512, _mm512_permutexvar_ps, _mm512_set1_epi32, _mm512_set1_ps,
-        _mm512_srli_epi32, _mm512_storeu_ps, _mm512_sub_ps,
+        __m512, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_SRC, _mm256_loadu_si256, _mm512_castps_si512,
+        _mm512_cvtepi16_epi32, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_getmant_ps,
+        _mm512_loadu_ps, _mm512_max_ps, _mm512_min_ps, _mm512_permutexvar_ps, _mm512_set1_ps,
+        _mm512_srli_epi32, _mm512_storeu_ps,
     };
 
-    use super::{GammaCurve, HIGH, LOW};
-    use crate::kernels::avx512::clamp01;
+    use super::GammaCurve;
+    use crate::kernels::NoiseRun;
+
+    /// `clamp(x, 0, 1)` as `f32::clamp` (see the AVX2 copy).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn clamp01(x: __m512) -> __m512 {
+        _mm512_min_ps(_mm512_set1_ps(1.0), _mm512_max_ps(_mm512_set1_ps(0.0), x))
+    }
 
     /// The AVX2 `apply`, 16 at a time (one permute picks each coefficient).
     #[target_feature(enable = "avx512f")]
-    pub(in super::super) fn apply(curve: &GammaCurve, hu: &[i16], out: &mut [f32]) -> usize {
+    pub(in super::super) fn apply(
+        curve: &GammaCurve,
+        hu: &[i16],
+        out: &mut [f32],
+        noise: Option<NoiseRun>,
+    ) -> usize {
+        match noise {
+            Some(r) => body::<true>(curve, hu, out, r.draws, r.scale),
+            None => body::<false>(curve, hu, out, &[], 0.0),
+        }
+    }
+
+    /// `apply`; `draws` holds a draw for every value when `NOISY`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn body<const NOISY: bool>(
+        curve: &GammaCurve,
+        hu: &[i16],
+        out: &mut [f32],
+        draws: &[i16],
+        noise_scale: f32,
+    ) -> usize {
         let n = hu.len().min(out.len());
+        assert!(!NOISY || draws.len() >= n);
         let (slope, offset) = (_mm512_set1_ps(curve.slope), _mm512_set1_ps(curve.offset));
-        let (low, high) = (_mm512_set1_ps(LOW), _mm512_set1_ps(HIGH));
-        let (mantissa, one) = (_mm512_set1_epi32(0x3F_FFFF), _mm512_set1_epi32(0x3F80_0000));
+        let (low, high) = (_mm512_set1_ps(curve.low), _mm512_set1_ps(curve.high));
+        let noise_scale = _mm512_set1_ps(noise_scale);
         // SAFETY: each coefficient array holds 16 floats.
         let c: [__m512; 3] =
             std::array::from_fn(|j| unsafe { _mm512_loadu_ps(curve.c[j].as_ptr()) });
@@ -190,14 +279,21 @@ pub(super) mod avx512 {
             // SAFETY: i + 16 <= n <= hu.len() (32 bytes).
             let h = _mm512_cvtepi16_epi32(unsafe { _mm256_loadu_si256(hu.as_ptr().add(i).cast()) });
             let y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h), slope, offset);
-            let y = _mm512_castps_si512(_mm512_min_ps(high, _mm512_max_ps(low, y)));
-            let slot = _mm512_srli_epi32::<22>(y);
-            let f = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(y, mantissa), one));
-            let f = _mm512_sub_ps(f, _mm512_set1_ps(1.0));
+            let y = _mm512_min_ps(high, _mm512_max_ps(low, y));
+            let slot = _mm512_srli_epi32::<22>(_mm512_castps_si512(y));
+            let f = _mm512_getmant_ps::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_SRC>(y);
             let a = |j: usize| _mm512_permutexvar_ps(slot, c[j]);
-            let v = _mm512_fmadd_ps(f, _mm512_fmadd_ps(f, a(2), a(1)), a(0));
+            let mut v = _mm512_fmadd_ps(f, _mm512_fmadd_ps(f, a(2), a(1)), a(0));
+            if NOISY {
+                // SAFETY: i + 16 <= n <= draws.len() when NOISY.
+                let t = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(unsafe {
+                    _mm256_loadu_si256(draws.as_ptr().add(i).cast())
+                }));
+                v = _mm512_fmadd_ps(t, noise_scale, v);
+            }
+            let v = clamp01(v);
             // SAFETY: i + 16 <= n <= out.len().
-            unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(i), clamp01(v)) };
+            unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(i), v) };
             i += 16;
         }
         i

@@ -5,9 +5,11 @@
 
 mod block;
 mod gamma;
+mod noise;
 
-pub(crate) use block::{BLOCK, PIECE, SliceBlock};
+pub(crate) use block::{BLOCK, SliceBlock};
 use gamma::GammaCurve;
+pub(crate) use noise::{Noise, NoiseRun, PIECE};
 
 /// Which copy of the loops to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,34 +85,61 @@ impl WindowMap {
 
     /// `out[i] = map(hu[i])`.
     pub(crate) fn apply(&self, isa: Isa, hu: &[i16], out: &mut [f32]) {
+        self.apply_with(isa, hu, out, None);
+    }
+
+    /// `out[i] = map(hu[i])` with the draws of `noise` added, in one pass: the values
+    /// of [`WindowMap::apply`] followed by [`NoiseRun::add`].
+    ///
+    /// # Panics
+    /// When `noise` has fewer draws than values to map.
+    pub(crate) fn apply_noisy(&self, isa: Isa, hu: &[i16], out: &mut [f32], noise: NoiseRun) {
+        self.apply_with(isa, hu, out, Some(noise));
+    }
+
+    fn apply_with(&self, isa: Isa, hu: &[i16], out: &mut [f32], noise: Option<NoiseRun>) {
         let n = hu.len().min(out.len());
+        if let Some(noise) = noise {
+            assert!(noise.draws.len() >= n, "a draw for every value");
+        }
         #[allow(unsafe_code)]
         let done = match (isa, &self.curve) {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx512` is only detected on CPUs with AVX-512 F and BW.
-            (Isa::Avx512, Some(curve)) => unsafe { gamma::avx512::apply(curve, hu, out) },
+            (Isa::Avx512, Some(curve)) => unsafe { gamma::avx512::apply(curve, hu, out, noise) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2.
-            (Isa::Avx2, Some(curve)) => unsafe { gamma::avx2::apply(curve, hu, out) },
+            // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2 and FMA.
+            (Isa::Avx2, Some(curve)) => unsafe { gamma::avx2::apply(curve, hu, out, noise) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only detected on CPUs with AVX2.
-            (Isa::Avx2 | Isa::Avx512, None) => unsafe { avx2::linear(self, hu, out) },
+            // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only detected on CPUs with AVX2
+            // and FMA.
+            (Isa::Avx2 | Isa::Avx512, None) => unsafe { avx2::linear(self, hu, out, noise) },
             _ => 0,
         };
-        self.apply_portable(&hu[done..n], &mut out[done..n]);
-    }
-
-    #[inline]
-    fn apply_portable(&self, hu: &[i16], out: &mut [f32]) {
-        if let Some(curve) = &self.curve {
-            for (o, &h) in out.iter_mut().zip(hu) {
-                *o = curve.at(h);
+        let (hu, out) = (&hu[done..n], &mut out[done..n]);
+        match (&self.curve, noise) {
+            // The gamma's one clamp after the noise (see `GammaCurve`).
+            (Some(curve), Some(noise)) => {
+                for ((o, &h), &t) in out.iter_mut().zip(hu).zip(&noise.draws[done..n]) {
+                    *o = noise.at(t, curve.raw(h));
+                }
             }
-            return;
-        }
-        for (o, &h) in out.iter_mut().zip(hu) {
-            let v = ((f32::from(h) - self.lo) * self.inv_width).clamp(0.0, 1.0);
-            *o = (v * self.scale + self.shift).clamp(0.0, 1.0);
+            (Some(curve), None) => {
+                for (o, &h) in out.iter_mut().zip(hu) {
+                    *o = curve.at(h);
+                }
+            }
+            (None, noise) => {
+                for (o, &h) in out.iter_mut().zip(hu) {
+                    let v = ((f32::from(h) - self.lo) * self.inv_width).clamp(0.0, 1.0);
+                    *o = (v * self.scale + self.shift).clamp(0.0, 1.0);
+                }
+                if let Some(noise) = noise {
+                    for (o, &t) in out.iter_mut().zip(&noise.draws[done..n]) {
+                        *o = noise.at(t, *o);
+                    }
+                }
+            }
         }
     }
 }
@@ -170,90 +199,6 @@ fn bilinear_portable(
     }
 }
 
-/// Lanes of the noise generator (pixel `i` draws from lane `i % NOISE_LANES`).
-pub(crate) const NOISE_LANES: usize = 64;
-
-/// Standard deviation of a sum of four uniform bytes (Irwin-Hall, n = 4, on 0..=255).
-const BYTE_SUM_SD: f32 = 147.801_21;
-
-/// The noise stream of one slice: noise of standard deviation `std`, added to the
-/// slice's values (clamped to [0, 1]).
-///
-/// Each draw is the sum of the four bytes of a 32-bit random word, centred and scaled
-/// (Irwin-Hall with n = 4: bell-shaped, mean 0, the requested standard deviation,
-/// bounded at ±3.45 sd) - no table lookups, so it vectorises without gathers. The words
-/// come from [`NOISE_LANES`] xorshift32 generators seeded from the key. The slice may
-/// be taken a piece at a time: pieces whose lengths are multiples of [`NOISE_LANES`]
-/// (all but the last) get the values the whole slice would.
-#[derive(Clone)]
-pub(crate) struct Noise {
-    lanes: [u32; NOISE_LANES],
-    scale: f32,
-}
-
-impl Noise {
-    /// The stream of standard deviation `std` and key `key`.
-    pub(crate) fn new(std: f32, key: u64) -> Self {
-        #[allow(clippy::cast_possible_truncation)]
-        let (k0, k1) = (key as u32, (key >> 32) as u32);
-        let mut lanes = [0u32; NOISE_LANES];
-        for (l, s) in (0u32..).zip(lanes.iter_mut()) {
-            *s = mix32(mix32(l ^ k0) ^ k1).max(1);
-        }
-        Self {
-            lanes,
-            scale: std / BYTE_SUM_SD,
-        }
-    }
-
-    /// Adds the next `values.len()` draws to `values` (clamped to [0, 1]).
-    pub(crate) fn add(&mut self, isa: Isa, values: &mut [f32]) {
-        let Self { lanes, scale } = self;
-        let scale = *scale;
-        let done = match isa {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => {
-                // SAFETY: `Isa::Avx512` is only detected on CPUs with AVX-512 F and BW.
-                #[allow(unsafe_code)]
-                unsafe {
-                    avx512::add_noise(values, scale, lanes)
-                }
-            }
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => {
-                // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2.
-                #[allow(unsafe_code)]
-                unsafe {
-                    avx2::add_noise(values, scale, lanes)
-                }
-            }
-            _ => 0,
-        };
-        for chunk in values[done..].chunks_mut(NOISE_LANES) {
-            for (v, s) in chunk.iter_mut().zip(lanes.iter_mut()) {
-                *s = xorshift32(*s);
-                *v = byte_sum_centred(*s).mul_add(scale, *v).clamp(0.0, 1.0);
-            }
-        }
-    }
-}
-
-#[inline]
-fn xorshift32(mut x: u32) -> u32 {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^ (x << 5)
-}
-
-/// The sum of the four bytes of `x`, minus its mean 510.
-#[inline]
-fn byte_sum_centred(x: u32) -> f32 {
-    let sum = (x & 0xff) + ((x >> 8) & 0xff) + ((x >> 16) & 0xff) + (x >> 24);
-    #[allow(clippy::cast_possible_wrap, clippy::cast_precision_loss)]
-    let centred = (sum as i32 - 510) as f32;
-    centred
-}
-
 /// The AVX2 copies: the portable loops' operations in the same order, 8 lanes at a time.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
@@ -262,14 +207,12 @@ mod avx2 {
         __m256, __m256i, _mm_loadu_si128, _mm256_add_ps, _mm256_castsi256_ps,
         _mm256_castsi256_si128, _mm256_cvtepi16_epi32, _mm256_cvtepi32_ps,
         _mm256_extracti128_si256, _mm256_fmadd_ps, _mm256_i32gather_epi64, _mm256_loadu_ps,
-        _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16, _mm256_max_ps,
-        _mm256_min_epu32, _mm256_min_ps, _mm256_mul_ps, _mm256_permute4x64_epi64, _mm256_set1_epi8,
-        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setzero_si256,
-        _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_srli_epi32, _mm256_storeu_ps,
-        _mm256_storeu_si256, _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_si256,
+        _mm256_loadu_si256, _mm256_max_ps, _mm256_min_epu32, _mm256_min_ps, _mm256_mul_ps,
+        _mm256_permute4x64_epi64, _mm256_set1_epi32, _mm256_set1_ps, _mm256_shuffle_ps,
+        _mm256_storeu_ps, _mm256_sub_ps,
     };
 
-    use super::{NOISE_LANES, Taps, WindowMap};
+    use super::{NoiseRun, Taps, WindowMap};
 
     /// `clamp(x, 0, 1)` exactly as `f32::clamp` (`max(0, x)` keeps x when equal, then
     /// `min(1, x)` likewise).
@@ -279,25 +222,53 @@ mod avx2 {
         _mm256_min_ps(_mm256_set1_ps(1.0), _mm256_max_ps(_mm256_set1_ps(0.0), x))
     }
 
-    /// The linear window, 8 values at a time; returns how many it did (the caller does
-    /// the tail).
-    #[target_feature(enable = "avx2")]
-    pub(super) fn linear(map: &WindowMap, hu: &[i16], out: &mut [f32]) -> usize {
+    /// The linear window, 8 values at a time, with the noise's draws added when there
+    /// are any; returns how many it did (the caller does the tail).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn linear(
+        map: &WindowMap,
+        hu: &[i16],
+        out: &mut [f32],
+        noise: Option<NoiseRun>,
+    ) -> usize {
+        match noise {
+            Some(r) => linear_body::<true>(map, hu, out, r.draws, r.scale),
+            None => linear_body::<false>(map, hu, out, &[], 0.0),
+        }
+    }
+
+    /// `linear`; `draws` holds a draw for every value when `NOISY`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn linear_body<const NOISY: bool>(
+        map: &WindowMap,
+        hu: &[i16],
+        out: &mut [f32],
+        draws: &[i16],
+        noise_scale: f32,
+    ) -> usize {
         let n = hu.len().min(out.len());
+        assert!(!NOISY || draws.len() >= n);
         let (lo, inv_width) = (_mm256_set1_ps(map.lo), _mm256_set1_ps(map.inv_width));
         let (scale, shift) = (_mm256_set1_ps(map.scale), _mm256_set1_ps(map.shift));
+        let noise_scale = _mm256_set1_ps(noise_scale);
         let mut i = 0;
         while i + 8 <= n {
-            // SAFETY: i + 8 <= n <= hu.len() (16 bytes) and <= out.len().
-            let h = unsafe { _mm_loadu_si128(hu.as_ptr().add(i).cast()) };
-            let h = _mm256_cvtepi16_epi32(h);
-            let v = clamp01(_mm256_mul_ps(
-                _mm256_sub_ps(_mm256_cvtepi32_ps(h), lo),
-                inv_width,
-            ));
-            let v = clamp01(_mm256_add_ps(_mm256_mul_ps(v, scale), shift));
-            // SAFETY: as above.
-            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), v) };
+            // SAFETY: i + 8 <= n <= hu.len() (16 bytes), <= out.len() and, when NOISY,
+            // <= draws.len().
+            unsafe {
+                let h = _mm256_cvtepi16_epi32(_mm_loadu_si128(hu.as_ptr().add(i).cast()));
+                let v = clamp01(_mm256_mul_ps(
+                    _mm256_sub_ps(_mm256_cvtepi32_ps(h), lo),
+                    inv_width,
+                ));
+                let mut v = clamp01(_mm256_add_ps(_mm256_mul_ps(v, scale), shift));
+                if NOISY {
+                    let t = super::noise::avx2::load_draws(draws.as_ptr().add(i));
+                    v = clamp01(_mm256_fmadd_ps(t, noise_scale, v));
+                }
+                _mm256_storeu_ps(out.as_mut_ptr().add(i), v);
+            }
             i += 8;
         }
         i
@@ -359,140 +330,6 @@ mod avx2 {
             &mut out[i..],
         );
     }
-
-    /// `xorshift32` on 8 lanes.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn xorshift32(x: __m256i) -> __m256i {
-        let x = _mm256_xor_si256(x, _mm256_slli_epi32::<13>(x));
-        let x = _mm256_xor_si256(x, _mm256_srli_epi32::<17>(x));
-        _mm256_xor_si256(x, _mm256_slli_epi32::<5>(x))
-    }
-
-    /// `byte_sum_centred` on 8 lanes: bytes summed in pairs, then pairs of pairs.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn byte_sum_centred(x: __m256i) -> __m256 {
-        let pairs = _mm256_maddubs_epi16(x, _mm256_set1_epi8(1));
-        let sum = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
-        _mm256_cvtepi32_ps(_mm256_sub_epi32(sum, _mm256_set1_epi32(510)))
-    }
-
-    /// The noise of `add_noise` for the whole multiples of `NOISE_LANES` values,
-    /// advancing `lanes`; returns how many values it did.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn add_noise(
-        values: &mut [f32],
-        scale: f32,
-        lanes: &mut [u32; NOISE_LANES],
-    ) -> usize {
-        let n = values.len();
-        let scale = _mm256_set1_ps(scale);
-        // One vector per 8 lanes: independent generators, so the loop is not bound by
-        // the latency of one xorshift chain.
-        let mut state = [_mm256_setzero_si256(); NOISE_LANES / 8];
-        for (v, s) in state.iter_mut().enumerate() {
-            // SAFETY: 8 * v + 8 <= NOISE_LANES = lanes.len().
-            *s = unsafe { _mm256_loadu_si256(lanes.as_ptr().add(8 * v).cast()) };
-        }
-        let mut i = 0;
-        while i + NOISE_LANES <= n {
-            for (v, s) in state.iter_mut().enumerate() {
-                *s = xorshift32(*s);
-                // SAFETY: i + 8 * v + 8 <= i + NOISE_LANES <= n = values.len().
-                unsafe {
-                    let p = values.as_mut_ptr().add(i + 8 * v);
-                    let x = _mm256_loadu_ps(p);
-                    let x = clamp01(_mm256_fmadd_ps(byte_sum_centred(*s), scale, x));
-                    _mm256_storeu_ps(p, x);
-                }
-            }
-            i += NOISE_LANES;
-        }
-        for (v, s) in state.iter().enumerate() {
-            // SAFETY: as above.
-            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().add(8 * v).cast(), *s) };
-        }
-        i
-    }
-}
-
-/// The AVX-512 copies: the AVX2 copies' operations, 16 lanes at a time.
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-mod avx512 {
-    use std::arch::x86_64::{
-        __m512, __m512i, _mm512_cvtepi32_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_loadu_si512,
-        _mm512_madd_epi16, _mm512_maddubs_epi16, _mm512_max_ps, _mm512_min_ps, _mm512_set1_epi8,
-        _mm512_set1_epi16, _mm512_set1_epi32, _mm512_set1_ps, _mm512_setzero_si512,
-        _mm512_slli_epi32, _mm512_srli_epi32, _mm512_storeu_ps, _mm512_storeu_si512,
-        _mm512_sub_epi32, _mm512_xor_si512,
-    };
-
-    use super::NOISE_LANES;
-
-    /// `clamp(x, 0, 1)` as `f32::clamp` (see the AVX2 copy).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn clamp01(x: __m512) -> __m512 {
-        _mm512_min_ps(_mm512_set1_ps(1.0), _mm512_max_ps(_mm512_set1_ps(0.0), x))
-    }
-
-    /// `xorshift32` on 16 lanes.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn xorshift32(x: __m512i) -> __m512i {
-        let x = _mm512_xor_si512(x, _mm512_slli_epi32::<13>(x));
-        let x = _mm512_xor_si512(x, _mm512_srli_epi32::<17>(x));
-        _mm512_xor_si512(x, _mm512_slli_epi32::<5>(x))
-    }
-
-    /// The AVX2 `add_noise` with the 16 lanes in one vector.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    pub(super) fn add_noise(
-        values: &mut [f32],
-        scale: f32,
-        lanes: &mut [u32; NOISE_LANES],
-    ) -> usize {
-        let n = values.len();
-        let scale = _mm512_set1_ps(scale);
-        let mut state = [_mm512_setzero_si512(); NOISE_LANES / 16];
-        for (v, s) in state.iter_mut().enumerate() {
-            // SAFETY: 16 * v + 16 <= NOISE_LANES = lanes.len().
-            *s = unsafe { _mm512_loadu_si512(lanes.as_ptr().add(16 * v).cast()) };
-        }
-        let mut i = 0;
-        while i + NOISE_LANES <= n {
-            for (v, s) in state.iter_mut().enumerate() {
-                *s = xorshift32(*s);
-                let pairs = _mm512_maddubs_epi16(*s, _mm512_set1_epi8(1));
-                let sum = _mm512_madd_epi16(pairs, _mm512_set1_epi16(1));
-                let centred = _mm512_cvtepi32_ps(_mm512_sub_epi32(sum, _mm512_set1_epi32(510)));
-                // SAFETY: i + 16 * v + 16 <= i + NOISE_LANES <= n = values.len().
-                unsafe {
-                    let p = values.as_mut_ptr().add(i + 16 * v);
-                    let x = _mm512_loadu_ps(p);
-                    _mm512_storeu_ps(p, clamp01(_mm512_fmadd_ps(centred, scale, x)));
-                }
-            }
-            i += NOISE_LANES;
-        }
-        for (v, s) in state.iter().enumerate() {
-            // SAFETY: as above.
-            unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().add(16 * v).cast(), *s) };
-        }
-        i
-    }
-}
-
-/// A 32-bit integer hash with good avalanche (Wellons' "lowbias32").
-#[inline]
-fn mix32(mut x: u32) -> u32 {
-    x ^= x >> 16;
-    x = x.wrapping_mul(0x7feb_352d);
-    x ^= x >> 15;
-    x = x.wrapping_mul(0x846c_a68b);
-    x ^ (x >> 16)
 }
 
 /// A 64-bit mix (SplitMix64's finaliser): the noise key of one slice.
