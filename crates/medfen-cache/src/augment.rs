@@ -131,7 +131,9 @@ impl SampleRng {
 ///
 /// Every value is first mapped through the sample's window (level, width, intensity,
 /// gamma); an affine then resamples the windowed slice bilinearly (pixel centres,
-/// `pad_hu` outside the record), and the noise is added last.
+/// `pad_hu` outside the record), and the noise is added last: normal draws read from a
+/// fixed table in runs of 1,024 pixels, each run at an offset and with a sign drawn
+/// for it (independent within a slice; the same values recur, shifted, across samples).
 ///
 /// # Panics
 /// When `raw` or `out` have the wrong length for `spec` and `aug`.
@@ -609,7 +611,7 @@ mod tests {
         for (scale, shift) in [(1.1, -0.05), (0.9, 0.05), (1.0, 0.0)] {
             let map = WindowMap::new(480.0, 2700.0, scale, shift, 0.83);
             let hu: Vec<i16> = (-1500..3500).step_by(3).map(|h| h as i16).collect();
-            let noise = crate::kernels::Noise::new(0.05, 99);
+            let noise = Noise::new(0.05, 99);
             let mut start = 0;
             while start < hu.len() {
                 let piece = &hu[start..(start + PIECE).min(hu.len())];
