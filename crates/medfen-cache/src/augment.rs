@@ -354,14 +354,14 @@ pub(crate) fn augment_record_with(
                             .chunks_exact(s)
                             .zip(padded.chunks_exact_mut(p).skip(1))
                         {
-                            window.apply(isa, row, &mut dst[1..=s]);
+                            window.apply_raw(isa, row, &mut dst[1..=s]);
                         }
                         bilinear(isa, padded, p, taps, o);
                     }
                 }
-                if let Some(noise) = noise(z) {
-                    noise.add(isa, 0, o);
-                }
+                // The noise, and the clamp the window left for after the affine (the
+                // other sources have finished above).
+                noise(z).unwrap_or(Noise::none()).add(isa, 0, o);
             }
         }
     });
@@ -547,6 +547,12 @@ mod tests {
                 Augment {
                     flip_rows: 1.0,
                     ..Augment::eval(300.0, 2000.0)
+                },
+                Augment {
+                    affine_prob: 1.0,
+                    noise_std: 0.0,
+                    intensity_shift: 0.2,
+                    ..Augment::default()
                 },
             ] {
                 for sample in 0..12 {

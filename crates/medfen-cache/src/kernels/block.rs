@@ -20,8 +20,9 @@ pub(crate) struct SliceBlock {
 
 impl SliceBlock {
     /// Windows the [`BLOCK`] slices of `hu` (`[BLOCK, s, s]`) through `window` (the
-    /// padding is `pad`, through the window), resamples them at `taps` into `out` (`[BLOCK, s, s]`) and
-    /// adds each slice's `noise`, if any.
+    /// padding is `pad`, through the window), resamples them at `taps` into `out`
+    /// (`[BLOCK, s, s]`), adds each slice's `noise`, if any, and clamps to [0, 1] (the
+    /// window's values are left unclamped for it: [`WindowMap::apply_raw`]).
     /// Returns false, doing nothing, when `isa` has no vector copy of this loop (the
     /// caller then takes the slices one by one).
     ///
@@ -63,7 +64,7 @@ impl SliceBlock {
             for y in 0..s {
                 for (j, dst) in self.rows.chunks_exact_mut(s).enumerate() {
                     let at = j * plane + y * s;
-                    window.apply(isa, &hu[at..at + s], dst);
+                    window.apply_raw(isa, &hu[at..at + s], dst);
                 }
                 let at = (y + 1) * row + BLOCK;
                 // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only detected on CPUs with AVX2.
@@ -79,10 +80,10 @@ impl SliceBlock {
                 unsafe {
                     avx2::bilinear(block_plane, p, taps, from..to, out);
                 }
-                if let Some(noise) = noise {
-                    for (noise, o) in noise.iter().zip(out.chunks_exact_mut(plane)) {
-                        noise.add(isa, from, &mut o[from..to]);
-                    }
+                // The noise, and the clamp the window left for after the affine.
+                for (j, o) in out.chunks_exact_mut(plane).enumerate() {
+                    let noise = noise.map_or(Noise::none(), |noise| noise[j]);
+                    noise.add(isa, from, &mut o[from..to]);
                 }
             }
             return true;

@@ -144,7 +144,7 @@ pub(super) mod avx2 {
     };
 
     use super::{GammaCurve, PIECES};
-    use crate::kernels::NoiseRun;
+    use crate::kernels::Finish;
     use crate::kernels::avx2::clamp01;
 
     /// Entry `slot` of 16: a permute of each half, blended on bit 3 of `slot`.
@@ -165,25 +165,27 @@ pub(super) mod avx2 {
         )
     }
 
-    /// `out[i] = curve.at(hu[i])` 8 at a time, with the noise's draws added when there
-    /// are any; returns how many it did (the caller does the tail).
+    /// `out[i] = curve.at(hu[i])` 8 at a time, finished as `finish` says; returns how
+    /// many it did (the caller does the tail).
     #[target_feature(enable = "avx2,fma")]
     pub(in super::super) fn apply(
         curve: &GammaCurve,
         hu: &[i16],
         out: &mut [f32],
-        noise: Option<NoiseRun>,
+        finish: Finish,
     ) -> usize {
-        match noise {
-            Some(r) => body::<true>(curve, hu, out, r.draws, r.scale),
-            None => body::<false>(curve, hu, out, &[], 0.0),
+        match finish {
+            Finish::Noise(r) => body::<true, true>(curve, hu, out, r.draws, r.scale),
+            Finish::Clamp => body::<false, true>(curve, hu, out, &[], 0.0),
+            Finish::Raw => body::<false, false>(curve, hu, out, &[], 0.0),
         }
     }
 
-    /// `apply`; `draws` holds a draw for every value when `NOISY`.
+    /// `apply`; `draws` holds a draw for every value when `NOISY`; the values are
+    /// clamped when `CLAMP`.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn body<const NOISY: bool>(
+    fn body<const NOISY: bool, const CLAMP: bool>(
         curve: &GammaCurve,
         hu: &[i16],
         out: &mut [f32],
@@ -212,7 +214,7 @@ pub(super) mod avx2 {
                 let t = unsafe { crate::kernels::noise::avx2::load_draws(draws.as_ptr().add(i)) };
                 v = _mm256_fmadd_ps(t, noise_scale, v);
             }
-            let v = clamp01(v);
+            let v = if CLAMP { clamp01(v) } else { v };
             // SAFETY: i + 8 <= n <= out.len().
             unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), v) };
             i += 8;
@@ -233,7 +235,7 @@ pub(super) mod avx512 {
     };
 
     use super::GammaCurve;
-    use crate::kernels::NoiseRun;
+    use crate::kernels::Finish;
 
     /// `clamp(x, 0, 1)` as `f32::clamp` (see the AVX2 copy).
     #[inline]
@@ -248,18 +250,20 @@ pub(super) mod avx512 {
         curve: &GammaCurve,
         hu: &[i16],
         out: &mut [f32],
-        noise: Option<NoiseRun>,
+        finish: Finish,
     ) -> usize {
-        match noise {
-            Some(r) => body::<true>(curve, hu, out, r.draws, r.scale),
-            None => body::<false>(curve, hu, out, &[], 0.0),
+        match finish {
+            Finish::Noise(r) => body::<true, true>(curve, hu, out, r.draws, r.scale),
+            Finish::Clamp => body::<false, true>(curve, hu, out, &[], 0.0),
+            Finish::Raw => body::<false, false>(curve, hu, out, &[], 0.0),
         }
     }
 
-    /// `apply`; `draws` holds a draw for every value when `NOISY`.
+    /// `apply`; `draws` holds a draw for every value when `NOISY`; the values are
+    /// clamped when `CLAMP`.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn body<const NOISY: bool>(
+    fn body<const NOISY: bool, const CLAMP: bool>(
         curve: &GammaCurve,
         hu: &[i16],
         out: &mut [f32],
@@ -291,7 +295,7 @@ pub(super) mod avx512 {
                 }));
                 v = _mm512_fmadd_ps(t, noise_scale, v);
             }
-            let v = clamp01(v);
+            let v = if CLAMP { clamp01(v) } else { v };
             // SAFETY: i + 16 <= n <= out.len().
             unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(i), v) };
             i += 16;

@@ -85,31 +85,43 @@ impl WindowMap {
 
     /// `out[i] = map(hu[i])`.
     pub(crate) fn apply(&self, isa: Isa, hu: &[i16], out: &mut [f32]) {
-        self.apply_with(isa, hu, out, None);
+        self.apply_with(isa, hu, out, Finish::Clamp);
     }
 
     /// `out[i] = map(hu[i])` with the draws of `noise` added, in one pass: the values
-    /// of [`WindowMap::apply`] followed by [`NoiseRun::add`].
+    /// of [`WindowMap::apply`] followed by [`NoiseRun::add`] (within 1e-4: a gamma's
+    /// one clamp after the noise stands in for the two, see [`GammaCurve`]).
     ///
     /// # Panics
     /// When `noise` has fewer draws than values to map.
     pub(crate) fn apply_noisy(&self, isa: Isa, hu: &[i16], out: &mut [f32], noise: NoiseRun) {
-        self.apply_with(isa, hu, out, Some(noise));
+        self.apply_with(isa, hu, out, Finish::Noise(noise));
     }
 
-    fn apply_with(&self, isa: Isa, hu: &[i16], out: &mut [f32], noise: Option<NoiseRun>) {
+    /// [`WindowMap::apply`] without a gamma's final clamp to [0, 1] (its values lie
+    /// within 1e-4 of [0, 1]; a linear map is clamped as by `apply`), for values that
+    /// are clamped later (after the affine and its noise).
+    pub(crate) fn apply_raw(&self, isa: Isa, hu: &[i16], out: &mut [f32]) {
+        self.apply_with(isa, hu, out, Finish::Raw);
+    }
+
+    fn apply_with(&self, isa: Isa, hu: &[i16], out: &mut [f32], finish: Finish) {
         let n = hu.len().min(out.len());
-        if let Some(noise) = noise {
-            assert!(noise.draws.len() >= n, "a draw for every value");
-        }
+        let noise = match finish {
+            Finish::Noise(noise) => {
+                assert!(noise.draws.len() >= n, "a draw for every value");
+                Some(noise)
+            }
+            Finish::Clamp | Finish::Raw => None,
+        };
         #[allow(unsafe_code)]
         let done = match (isa, &self.curve) {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx512` is only detected on CPUs with AVX-512 F and BW.
-            (Isa::Avx512, Some(curve)) => unsafe { gamma::avx512::apply(curve, hu, out, noise) },
+            (Isa::Avx512, Some(curve)) => unsafe { gamma::avx512::apply(curve, hu, out, finish) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` is only detected on CPUs with AVX2 and FMA.
-            (Isa::Avx2, Some(curve)) => unsafe { gamma::avx2::apply(curve, hu, out, noise) },
+            (Isa::Avx2, Some(curve)) => unsafe { gamma::avx2::apply(curve, hu, out, finish) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only detected on CPUs with AVX2
             // and FMA.
@@ -117,19 +129,24 @@ impl WindowMap {
             _ => 0,
         };
         let (hu, out) = (&hu[done..n], &mut out[done..n]);
-        match (&self.curve, noise) {
+        match (&self.curve, finish) {
             // The gamma's one clamp after the noise (see `GammaCurve`).
-            (Some(curve), Some(noise)) => {
+            (Some(curve), Finish::Noise(noise)) => {
                 for ((o, &h), &t) in out.iter_mut().zip(hu).zip(&noise.draws[done..n]) {
                     *o = noise.at(t, curve.raw(h));
                 }
             }
-            (Some(curve), None) => {
+            (Some(curve), Finish::Clamp) => {
                 for (o, &h) in out.iter_mut().zip(hu) {
                     *o = curve.at(h);
                 }
             }
-            (None, noise) => {
+            (Some(curve), Finish::Raw) => {
+                for (o, &h) in out.iter_mut().zip(hu) {
+                    *o = curve.raw(h);
+                }
+            }
+            (None, _) => {
                 for (o, &h) in out.iter_mut().zip(hu) {
                     let v = ((f32::from(h) - self.lo) * self.inv_width).clamp(0.0, 1.0);
                     *o = (v * self.scale + self.shift).clamp(0.0, 1.0);
@@ -142,6 +159,15 @@ impl WindowMap {
             }
         }
     }
+}
+
+/// How a map's values end: clamped to [0, 1], with noise added and then clamped, or
+/// (a gamma's) left unclamped for a later clamp.
+#[derive(Clone, Copy)]
+pub(crate) enum Finish {
+    Clamp,
+    Noise(NoiseRun),
+    Raw,
 }
 
 /// Bilinear taps of every output pixel into a plane padded by one pixel on each side

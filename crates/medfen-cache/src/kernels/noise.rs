@@ -77,6 +77,11 @@ impl Noise {
         Self { std, key }
     }
 
+    /// No noise: [`Noise::add`] then only clamps the values to [0, 1].
+    pub(crate) fn none() -> Self {
+        Self { std: 0.0, key: 0 }
+    }
+
     /// The draws of run `run` (pixels `run * PIECE..`), `len` (at most [`PIECE`]) of them.
     pub(crate) fn run(&self, run: usize, len: usize) -> NoiseRun {
         assert!(len <= PIECE, "a run holds at most PIECE draws");
