@@ -119,8 +119,9 @@ const CPU_WHEELS: &[WheelSpec] = &[
     },
 ];
 
-/// Bytes needed to download the CPU wheels and assemble the kit (with margin).
-const CPU_SPACE_NEEDED: u64 = 2_000_000_000;
+/// Bytes needed to download the CPU wheels (0.53 GB) and assemble the kit (0.51 GB)
+/// beside them, with margin. The wheels are removed once the kit is in place.
+const CPU_SPACE_NEEDED: u64 = 1_300_000_000;
 /// Bytes needed for the CUDA environment (torch + NVIDIA wheels, installed).
 const CUDA_SPACE_NEEDED: u64 = 12_000_000_000;
 
@@ -232,8 +233,13 @@ fn kit_complete(kit_dir: &Path, stamp: &KitStamp) -> bool {
 fn assemble_cpu_kit(ws: &Workspace, kit_dir: &Path) -> Result<KitStamp> {
     run::require_space(&ws.libtorch_dir(), CPU_SPACE_NEEDED, "the libtorch CPU kit")?;
     let mut wheels = Vec::new();
+    let mut downloaded = Vec::new();
     for spec in CPU_WHEELS {
-        wheels.push(fetch_wheel(ws, spec)?);
+        let (wheel, fresh) = fetch_wheel(ws, spec)?;
+        if fresh {
+            downloaded.push(wheel.clone());
+        }
+        wheels.push(wheel);
     }
     let tmp = ws
         .libtorch_dir()
@@ -267,15 +273,40 @@ fn assemble_cpu_kit(ws: &Workspace, kit_dir: &Path) -> Result<KitStamp> {
     }
     fs::rename(&tmp, kit_dir)
         .with_context(|| format!("cannot move {} to {}", tmp.display(), kit_dir.display()))?;
+    // A wheel cache the user named is theirs to keep; the default one is only scratch.
+    if std::env::var_os("MEDFEN_WHEEL_CACHE").is_none() {
+        remove_wheels(&downloaded);
+    }
     Ok(stamp)
 }
 
-/// Returns the cached wheel for `spec`, downloading it with pip when absent or broken.
-fn fetch_wheel(ws: &Workspace, spec: &WheelSpec) -> Result<PathBuf> {
+/// Frees the wheels this run downloaded once their members are extracted: half a
+/// gigabyte that only a re-provisioning would read, and it can download them again.
+fn remove_wheels(wheels: &[PathBuf]) {
+    if wheels.is_empty() {
+        return;
+    }
+    let mut freed = 0;
+    for wheel in wheels {
+        let size = fs::metadata(wheel).map_or(0, |m| m.len());
+        match fs::remove_file(wheel) {
+            Ok(()) => freed += size,
+            Err(err) => eprintln!("could not remove {}: {err}", wheel.display()),
+        }
+    }
+    eprintln!(
+        "removed the extracted wheels ({:.0} MB freed)",
+        freed as f64 / 1e6
+    );
+}
+
+/// Returns the cached wheel for `spec`, downloading it with pip when absent or broken,
+/// and whether this call downloaded it.
+fn fetch_wheel(ws: &Workspace, spec: &WheelSpec) -> Result<(PathBuf, bool)> {
     let cache = ws.wheel_cache();
     if let Some(found) = find_cached_wheel(&cache, spec.file_prefix)? {
         if zip_is_readable(&found) {
-            return Ok(found);
+            return Ok((found, false));
         }
         eprintln!(
             "cached wheel {} is unreadable; downloading it again",
@@ -284,7 +315,7 @@ fn fetch_wheel(ws: &Workspace, spec: &WheelSpec) -> Result<PathBuf> {
         fs::remove_file(&found)?;
     }
     run::require_pip(ws.root())?;
-    run::require_space(&cache, CPU_SPACE_NEEDED / 2, "the wheel cache")?;
+    run::require_space(&cache, 600_000_000, "the wheel cache")?;
     let partial = cache.join(format!(".partial-{}", std::process::id()));
     fs::create_dir_all(&partial)?;
     let mut pip = run::command("python3", ws.root());
@@ -311,7 +342,7 @@ fn fetch_wheel(ws: &Workspace, spec: &WheelSpec) -> Result<PathBuf> {
     let dest = cache.join(file_name(&downloaded));
     fs::rename(&downloaded, &dest)?;
     fs::remove_dir_all(&partial)?;
-    Ok(dest)
+    Ok((dest, true))
 }
 
 /// manylinux platform tags this machine's glibc can run, newest first (2_28 down to 2_17).

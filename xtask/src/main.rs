@@ -46,9 +46,10 @@ struct Cli {
 enum Command {
     /// Provision libtorch 2.13.0 (what tch 0.26 links) from the PyPI torch wheel.
     ///
-    /// The CPU kit is assembled in .libtorch/cpu-2.13.0 from wheels cached in
-    /// .cache/wheels (override with MEDFEN_WHEEL_CACHE); .libtorch/active points at the
-    /// kit in use. A second run is a no-op.
+    /// The CPU kit is assembled in .libtorch/cpu-2.13.0 from wheels downloaded to
+    /// .cache/wheels and removed once extracted (MEDFEN_WHEEL_CACHE names a cache of
+    /// your own, which is read first and kept); .libtorch/active points at the kit in
+    /// use. A second run is a no-op.
     Libtorch(libtorch::Args),
     /// Create the Python virtual environment with the test oracles (scikit-learn,
     /// pydicom, nibabel, ...) in .cache/oracle-venv. A second run is a no-op.
