@@ -93,6 +93,21 @@ pub fn require_space(dir: &Path, needed_bytes: u64, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Prints a warning when the file system holding `dir` has less than `wanted_bytes`
+/// available (for estimates too rough to refuse on).
+pub fn warn_if_short(dir: &Path, wanted_bytes: u64, what: &str) {
+    if let Ok(available) = fs4::available_space(dir)
+        && available < wanted_bytes
+    {
+        eprintln!(
+            "warning: {} has {:.2} GB free; {what} needs about {:.1} GB",
+            dir.display(),
+            gb(available),
+            gb(wanted_bytes)
+        );
+    }
+}
+
 fn gb(bytes: u64) -> f64 {
     bytes as f64 / 1e9
 }

@@ -30,6 +30,11 @@ struct Outcome {
 /// Runs the checks and prints `medfen checks: PASS|FAIL ...` as the last line.
 pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     let started = Instant::now();
+    if !ws.root().join("target").join("debug").exists() {
+        // A first build fills `target/` with about 4.1 GB, libtorch and the oracles
+        // another 1.1 GB; say so now rather than with a linker error ten minutes in.
+        run::warn_if_short(ws.root(), 5_500_000_000, "a first `cargo xtask test`");
+    }
     let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
     let oracle_python = oracles::provision(ws)?;
     system::ensure_cmake(ws.root())?;
