@@ -521,7 +521,7 @@ fn cache(ws: &Workspace) -> Result<()> {
         ])
         .arg(&rust[1].2);
     let rows = bench_rows(&mut loader, "the loader benchmark")?;
-    let rate = |what: &str, threads: Option<usize>| -> Result<(f64, f64)> {
+    let rate = |what: &str, threads: Option<usize>| -> Result<(f64, f64, f64)> {
         let r = rows
             .iter()
             .find(|r| {
@@ -532,24 +532,31 @@ fn cache(ws: &Workspace) -> Result<()> {
         // The memcpy baseline measured right before this case (the memcpy row is its
         // own baseline).
         let base = r["memcpy_ears_per_s"].as_f64().unwrap_or(rate);
-        Ok((rate, base))
+        // The copy on as many threads as the case.
+        let same = r["memcpy_same_threads_ears_per_s"].as_f64().unwrap_or(base);
+        Ok((rate, base, same))
     };
-    let (memcpy, _) = rate("memcpy", None)?;
-    println!("loader: memcpy {memcpy:.0} ears/s (one thread; measured again before each case)");
+    let (memcpy, _, _) = rate("memcpy", None)?;
+    println!(
+        "loader: memcpy {memcpy:.0} ears/s (one thread; measured again before each case, \
+         and on the case's threads)"
+    );
     let mut loader_results = Vec::new();
     for what in ["eval", "train"] {
         for t in [1, cores] {
-            let (r, base) = rate(what, Some(t))?;
+            let (r, base, same) = rate(what, Some(t))?;
             println!(
-                "loader {what:<5} {t} thread(s): {r:.0} ears/s = {:.1}% of memcpy {base:.0} ears/s (target 30%: {})",
+                "loader {what:<5} {t} thread(s): {r:.0} ears/s = {:.1}% of memcpy {base:.0} ears/s (target 30%: {}); {:.1}% of memcpy on {t} thread(s), {same:.0} ears/s",
                 100.0 * r / base,
-                if r / base >= 0.3 { "met" } else { "NOT met" }
+                if r / base >= 0.3 { "met" } else { "NOT met" },
+                100.0 * r / same
             );
             loader_results.push(serde_json::json!({
                 "augment": what,
                 "threads": t,
                 "ears_per_s": r,
                 "memcpy_ears_per_s": base,
+                "memcpy_same_threads_ears_per_s": same,
             }));
         }
     }

@@ -1,4 +1,6 @@
-//! Loader throughput against a plain memory copy of the same bytes, in one process.
+//! Loader throughput against a plain memory copy of the same bytes, in one process: a
+//! copy on one thread (`memcpy_ears_per_s`) and on as many threads as the loader case
+//! (`memcpy_same_threads_ears_per_s`), both measured right before the case.
 //! Run by `cargo xtask bench cache`: `cargo bench -p medfen-cache --bench loader -- DIR [FILTER]`
 //! (FILTER: run only the cases whose name contains it, e.g. `train-record`).
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
@@ -39,6 +41,31 @@ fn main() {
     };
     let (copied, secs) = memcpy();
     println!("{{\"what\":\"memcpy\",\"ears\":{copied},\"seconds\":{secs}}}");
+    // The same copy on every thread of `pool` at once (each into its own buffer, each
+    // thread its share of the records): the memory system's bandwidth on all cores.
+    let memcpy_on = |pool: &rayon::ThreadPool| {
+        let t = pool.current_num_threads();
+        let start = Instant::now();
+        let copied: usize = pool.install(|| {
+            use rayon::prelude::*;
+            (0..t)
+                .into_par_iter()
+                .map(|k| {
+                    let mut sink = vec![0u8; bytes];
+                    let mut copied = 0;
+                    while start.elapsed().as_secs_f64() < 1.0 {
+                        for i in (k..n).step_by(t) {
+                            sink.copy_from_slice(reader.record_bytes(i));
+                            std::hint::black_box(&sink);
+                            copied += 1;
+                        }
+                    }
+                    copied
+                })
+                .sum()
+        });
+        (copied, start.elapsed().as_secs_f64())
+    };
     // One thread, one reused output buffer: the augmentation alone, without batch
     // allocation or threads.
     let spec = reader.spec().clone();
@@ -87,6 +114,7 @@ fn main() {
                 .build()
                 .expect("pool");
             let records: Vec<usize> = (0..n).collect();
+            let (copied_all, all_secs) = memcpy_on(&pool);
             let (copied, copy_secs) = memcpy();
             let (mut ears, start) = (0usize, Instant::now());
             let mut epoch = 0;
@@ -105,8 +133,9 @@ fn main() {
             }
             let secs = start.elapsed().as_secs_f64();
             println!(
-                "{{\"what\":\"{name}\",\"threads\":{t},\"ears\":{ears},\"seconds\":{secs},\"memcpy_ears_per_s\":{}}}",
-                copied as f64 / copy_secs
+                "{{\"what\":\"{name}\",\"threads\":{t},\"ears\":{ears},\"seconds\":{secs},\"memcpy_ears_per_s\":{},\"memcpy_same_threads_ears_per_s\":{}}}",
+                copied as f64 / copy_secs,
+                copied_all as f64 / all_secs
             );
         }
     }
