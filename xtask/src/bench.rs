@@ -33,7 +33,9 @@ enum Area {
     /// and all cores; the target is under 30 s on 2 cores.
     Synth,
     /// `medfen cache` of 16 full-size exams (one thread, all cores) against the original
-    /// Python ear pipeline on the same exams, and loader ears/s against a memory copy.
+    /// Python ear pipeline on the same exams, and loader ears/s (evaluation window,
+    /// training augmentation, and training without the affine) against a memory copy
+    /// of the same records on one thread and on the loader's threads.
     Cache,
     /// ms per training step and per inference batch of ear2d-r18 (b4 K16 128 px, b2
     /// K32 192 px) and a 3D ResNet18 (b2 1x32x128x128), fp32 on 2 threads, against the
@@ -542,11 +544,11 @@ fn cache(ws: &Workspace) -> Result<()> {
          and on the case's threads)"
     );
     let mut loader_results = Vec::new();
-    for what in ["eval", "train"] {
+    for what in ["eval", "train", "train-no-affine"] {
         for t in [1, cores] {
             let (r, base, same) = rate(what, Some(t))?;
             println!(
-                "loader {what:<5} {t} thread(s): {r:.0} ears/s = {:.1}% of memcpy {base:.0} ears/s (target 30%: {}); {:.1}% of memcpy on {t} thread(s), {same:.0} ears/s",
+                "loader {what:<15} {t} thread(s): {r:.0} ears/s = {:.1}% of memcpy {base:.0} ears/s (target 30%: {}); {:.1}% of memcpy on {t} thread(s), {same:.0} ears/s",
                 100.0 * r / base,
                 if r / base >= 0.3 { "met" } else { "NOT met" },
                 100.0 * r / same

@@ -104,6 +104,14 @@ fn main() {
     for (name, aug) in [
         ("eval", Augment::eval(500.0, 3000.0)),
         ("train", Augment::default()),
+        // The original pipeline's default: no affine (`--aug-affine-prob 0`).
+        (
+            "train-no-affine",
+            Augment {
+                affine_prob: 0.0,
+                ..Augment::default()
+            },
+        ),
     ] {
         if !wanted(name) {
             continue;
