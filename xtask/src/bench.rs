@@ -34,8 +34,8 @@ enum Area {
     Synth,
     /// `medfen cache` of 16 full-size exams (one thread, all cores) against the original
     /// Python ear pipeline on the same exams, and loader ears/s (evaluation window,
-    /// training augmentation, and training without the affine) against a memory copy
-    /// of the same records on one thread and on the loader's threads.
+    /// medfen's training augmentation, and the original pipeline's) against a memory
+    /// copy of the same records on one thread and on the loader's threads.
     Cache,
     /// ms per training step and per inference batch of ear2d-r18 (b4 K16 128 px, b2
     /// K32 192 px) and a 3D ResNet18 (b2 1x32x128x128), fp32 on 2 threads, against the
@@ -544,7 +544,7 @@ fn cache(ws: &Workspace) -> Result<()> {
          and on the case's threads)"
     );
     let mut loader_results = Vec::new();
-    for what in ["eval", "train", "train-no-affine"] {
+    for what in ["eval", "train", "train-original"] {
         for t in [1, cores] {
             let (r, base, same) = rate(what, Some(t))?;
             println!(

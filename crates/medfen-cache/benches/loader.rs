@@ -104,14 +104,8 @@ fn main() {
     for (name, aug) in [
         ("eval", Augment::eval(500.0, 3000.0)),
         ("train", Augment::default()),
-        // The original pipeline's default: no affine (`--aug-affine-prob 0`).
-        (
-            "train-no-affine",
-            Augment {
-                affine_prob: 0.0,
-                ..Augment::default()
-            },
-        ),
+        // The original pipeline's recipe (`Augment::original`).
+        ("train-original", Augment::original()),
     ] {
         if !wanted(name) {
             continue;

@@ -8,7 +8,9 @@
 //!   `<root>/<key>/` (key = spec + source fingerprints); resumable;
 //!   [`verify_cache`], [`gc_caches`].
 //! - [`CacheReader`], [`make_batch`], [`Loader`]: memory-mapped records, augmentation
-//!   drawn per (seed, epoch, record) and shared by the K slices, prefetched batches.
+//!   drawn per (seed, epoch, record) and shared by the K slices, prefetched batches;
+//!   [`Augment`] presets: medfen's training default, the original pipeline's recipe
+//!   ([`Augment::original`]) and the window only ([`Augment::eval`]).
 //!
 //! # Example
 //!

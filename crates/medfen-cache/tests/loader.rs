@@ -74,6 +74,26 @@ fn evaluation_windows_exactly_and_training_draws_are_shared_by_all_slices() {
             assert_eq!(flipped[r * s + c], plain[r * s + (s - 1 - c)]);
         }
     }
+    // Both flips: rows and columns mirrored, in every slice.
+    let both = Augment {
+        flip_rows: 1.0,
+        flip_columns: 1.0,
+        ..eval.clone()
+    };
+    augment_record(&raw, &sp, &both, 1, 0, 0, &mut flipped);
+    for z in 0..k {
+        let at = z * s * s;
+        for r in 0..s {
+            for c in 0..s {
+                let want = plain[at + (s - 1 - r) * s + (s - 1 - c)];
+                assert_eq!(
+                    flipped[at + r * s + c],
+                    want,
+                    "slice {z} row {r} column {c}"
+                );
+            }
+        }
+    }
     // An identity affine (forced) resamples at pixel centres: the same image.
     let identity = Augment {
         affine_prob: 1.0,

@@ -140,7 +140,14 @@ pub struct Args {
     /// Also save a resumable checkpoint every N optimizer steps inside an epoch.
     #[arg(long, default_value_t = 0)]
     checkpoint_steps: u64,
-    /// Train without augmentation (window only).
+    /// Training augmentation: `medfen` (window jitter, an affine for half the ears,
+    /// intensity, gamma and noise on every ear), `original` (the recipe of the Python
+    /// pipeline medfen replaces: flips with p 0.2, intensity with p 0.6, gamma and noise
+    /// with p 0.2, no affine, in its order) or `none` (the window only). The window
+    /// options below set the window of each.
+    #[arg(long, value_enum, default_value = "medfen")]
+    augment: AugmentPreset,
+    /// Train without augmentation: the same as --augment none.
     #[arg(long)]
     no_augment: bool,
     /// Window level, HU.
@@ -165,6 +172,31 @@ pub struct Args {
     /// --resume); for testing resume and time-boxed runs.
     #[arg(long, hide = true)]
     stop_after_steps: Option<u64>,
+}
+
+/// The augmentation presets `--augment` names.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum AugmentPreset {
+    /// `Augment::default`.
+    Medfen,
+    /// `Augment::original`.
+    Original,
+    /// `Augment::eval`: the window only.
+    None,
+}
+
+/// The augmentation of `preset` with the window `(level, width)`.
+fn augmentation(preset: AugmentPreset, (window_level, window_width): (f32, f32)) -> Augment {
+    let base = match preset {
+        AugmentPreset::Medfen => Augment::default(),
+        AugmentPreset::Original => Augment::original(),
+        AugmentPreset::None => return Augment::eval(window_level, window_width),
+    };
+    Augment {
+        window_level,
+        window_width,
+        ..base
+    }
 }
 
 fn parse_window(s: &str) -> Result<(f32, f32)> {
@@ -202,15 +234,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let task = registry.resolve(&args.task)?.clone();
     let binary = matches!(task.kind, TaskKind::Binary { .. });
 
-    let mut augment = if args.no_augment {
-        Augment::eval(args.window_level, args.window_width)
+    let preset = if args.no_augment {
+        AugmentPreset::None
     } else {
-        Augment {
-            window_level: args.window_level,
-            window_width: args.window_width,
-            ..Augment::default()
-        }
+        args.augment
     };
+    let mut augment = augmentation(preset, (args.window_level, args.window_width));
     augment.extra_windows = args
         .extra_window
         .iter()

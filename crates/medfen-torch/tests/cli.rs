@@ -123,6 +123,25 @@ fn train_eval_and_predict_from_the_command_line() {
     again.push("--resume");
     assert!(ok(&medfen(root, &again)).contains("completed 2 epochs"));
 
+    // The original pipeline's augmentation, as run.json records it.
+    let mut original = train.to_vec();
+    let last = original.len() - 1;
+    original[last] = "runs/o";
+    original.extend(["--augment", "original"]);
+    ok(&medfen(root, &original));
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("runs/o/run.json")).unwrap()).unwrap();
+    let augment = &stored["augment"];
+    assert_eq!(augment["intensity_first"], true, "{augment}");
+    assert_eq!(augment["affine_prob"].as_f64(), Some(0.0), "{augment}");
+    let gamma_prob = augment["gamma_prob"].as_f64().unwrap();
+    assert!((gamma_prob - 0.2).abs() < 1e-6, "{augment}");
+    original[last] = "runs/p";
+    let last = original.len() - 1;
+    original[last] = "python";
+    let err = failed(&medfen(root, &original));
+    assert!(err.contains("python") && err.contains("original"), "{err}");
+
     let out = ok(&medfen(
         root,
         &[

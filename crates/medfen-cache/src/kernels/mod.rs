@@ -53,14 +53,19 @@ impl Isa {
     }
 }
 
-/// The map from HU to [0, 1] of one sample and channel:
-/// `clamp(curve(clamp((hu - lo) / width, 0, 1)) * scale + shift, 0, 1)`, where the
-/// curve is the identity or a gamma (16 quadratic pieces: [`GammaCurve`]).
+/// The map from HU to [0, 1] of one sample and channel: with `x = clamp((hu - lo) /
+/// width, 0, 1)`, in medfen's order `clamp(curve(x) * scale + shift, 0, 1)`, where the
+/// curve is the identity or a gamma (16 quadratic pieces: [`GammaCurve`]); in the
+/// original pipeline's order ([`WindowMap::intensity_first`]) `clamp(x * scale + shift,
+/// 1e-6, 1)^gamma`, or `x * scale + shift` unclamped until after the noise.
 pub(crate) struct WindowMap {
     lo: f32,
     inv_width: f32,
     scale: f32,
     shift: f32,
+    /// Whether a linear map clamps `x * scale + shift` before the noise is added (it
+    /// is clamped after the noise either way).
+    clamp_before_noise: bool,
     curve: Option<GammaCurve>,
 }
 
@@ -71,8 +76,42 @@ impl WindowMap {
             inv_width: 1.0 / width,
             scale,
             shift,
+            clamp_before_noise: true,
             curve: ((gamma - 1.0).abs() > 1e-6)
                 .then(|| GammaCurve::new((level - width / 2.0, width), gamma, scale, shift)),
+        }
+    }
+
+    /// The map in the original pipeline's order: intensity scale and shift, then the
+    /// gamma on values clamped to [1e-6, 1] (a scale is kept above 0.001).
+    ///
+    /// With a gamma, `clamp(x * scale + shift, 1e-6, 1)` is `clamp(u, low, high)` for
+    /// the position `u = (hu - lo') / width'` in a window moved by the shift and
+    /// narrowed by the scale (`x` is clamped to [0, 1] first, so `low = max(shift,
+    /// 1e-6)` and `high = min(scale + shift, 1)`), so the gamma is the usual curve of
+    /// that window, held at its values at `low` and `high`.
+    pub(crate) fn intensity_first(
+        level: f32,
+        width: f32,
+        scale: f32,
+        shift: f32,
+        gamma: f32,
+    ) -> Self {
+        let scale = scale.max(1e-3);
+        let lo = level - width / 2.0;
+        let curve = ((gamma - 1.0).abs() > 1e-6).then(|| {
+            let (lo, width) = (lo - shift * width / scale, width / scale);
+            let low = f64::from(shift).clamp(1e-6, 1.0);
+            let high = f64::from(scale + shift).min(1.0).max(low);
+            GammaCurve::new((lo, width), gamma, 1.0, 0.0).held((low, high))
+        });
+        Self {
+            lo,
+            inv_width: 1.0 / width,
+            scale,
+            shift,
+            clamp_before_noise: false,
+            curve,
         }
     }
 
@@ -147,9 +186,11 @@ impl WindowMap {
                 }
             }
             (None, _) => {
+                let clamp = self.clamp_before_noise || noise.is_none();
                 for (o, &h) in out.iter_mut().zip(hu) {
                     let v = ((f32::from(h) - self.lo) * self.inv_width).clamp(0.0, 1.0);
-                    *o = (v * self.scale + self.shift).clamp(0.0, 1.0);
+                    let v = v * self.scale + self.shift;
+                    *o = if clamp { v.clamp(0.0, 1.0) } else { v };
                 }
                 if let Some(noise) = noise {
                     for (o, &t) in out.iter_mut().zip(&noise.draws[done..n]) {
@@ -257,16 +298,18 @@ mod avx2 {
         out: &mut [f32],
         noise: Option<NoiseRun>,
     ) -> usize {
-        match noise {
-            Some(r) => linear_body::<true>(map, hu, out, r.draws, r.scale),
-            None => linear_body::<false>(map, hu, out, &[], 0.0),
+        match (noise, map.clamp_before_noise) {
+            (Some(r), true) => linear_body::<true, true>(map, hu, out, r.draws, r.scale),
+            (Some(r), false) => linear_body::<true, false>(map, hu, out, r.draws, r.scale),
+            (None, _) => linear_body::<false, true>(map, hu, out, &[], 0.0),
         }
     }
 
-    /// `linear`; `draws` holds a draw for every value when `NOISY`.
+    /// `linear`; `draws` holds a draw for every value when `NOISY`; `x * scale + shift`
+    /// is clamped when `CLAMP` (and always at the end).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    fn linear_body<const NOISY: bool>(
+    fn linear_body<const NOISY: bool, const CLAMP: bool>(
         map: &WindowMap,
         hu: &[i16],
         out: &mut [f32],
@@ -288,7 +331,10 @@ mod avx2 {
                     _mm256_sub_ps(_mm256_cvtepi32_ps(h), lo),
                     inv_width,
                 ));
-                let mut v = clamp01(_mm256_add_ps(_mm256_mul_ps(v, scale), shift));
+                let mut v = _mm256_add_ps(_mm256_mul_ps(v, scale), shift);
+                if CLAMP {
+                    v = clamp01(v);
+                }
                 if NOISY {
                     let t = super::noise::avx2::load_draws(draws.as_ptr().add(i));
                     v = clamp01(_mm256_fmadd_ps(t, noise_scale, v));

@@ -4,100 +4,14 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::kernels::{BLOCK, Isa, Noise, PIECE, SliceBlock, Taps, WindowMap, bilinear, mix64};
 use crate::spec::CacheSpec;
 
-/// Augmentation settings. [`Augment::eval`] only windows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Augment {
-    /// Window level, HU.
-    pub window_level: f32,
-    /// Window width, HU.
-    pub window_width: f32,
-    /// Level jitter, ± HU.
-    pub level_jitter: f32,
-    /// Width scale range.
-    pub width_scale: (f32, f32),
-    /// Probability of mirroring the columns (medial-lateral).
-    pub flip_columns: f32,
-    /// Probability of mirroring the rows (anterior-posterior).
-    pub flip_rows: f32,
-    /// Probability of an affine (rotation, scale, shift).
-    pub affine_prob: f32,
-    /// Largest rotation, degrees.
-    pub rotate_deg: f32,
-    /// Scale range.
-    pub scale: (f32, f32),
-    /// Largest shift, fraction of the image side.
-    pub shift: f32,
-    /// Intensity scale jitter (± fraction).
-    pub intensity_scale: f32,
-    /// Intensity shift jitter (± on the [0, 1] scale).
-    pub intensity_shift: f32,
-    /// Gamma range (1 = none).
-    pub gamma: (f32, f32),
-    /// Gaussian noise standard deviation on the [0, 1] scale.
-    pub noise_std: f32,
-    /// Extra channels, each another fixed window (level, width).
-    pub extra_windows: Vec<(f32, f32)>,
-}
+mod settings;
 
-impl Default for Augment {
-    /// Training defaults: window 500/3000 with level ±200 and width x[0.8, 1.2], an
-    /// affine half of the time (±10°, x[0.9, 1.1], ±5%), intensity ±10% / ±0.05,
-    /// gamma [0.8, 1.25], noise 0.02, no flips (records already share one
-    /// medial-to-lateral orientation).
-    fn default() -> Self {
-        Self {
-            window_level: 500.0,
-            window_width: 3000.0,
-            level_jitter: 200.0,
-            width_scale: (0.8, 1.2),
-            flip_columns: 0.0,
-            flip_rows: 0.0,
-            affine_prob: 0.5,
-            rotate_deg: 10.0,
-            scale: (0.9, 1.1),
-            shift: 0.05,
-            intensity_scale: 0.1,
-            intensity_shift: 0.05,
-            gamma: (0.8, 1.25),
-            noise_std: 0.02,
-            extra_windows: Vec::new(),
-        }
-    }
-}
-
-impl Augment {
-    /// No randomness: the window only (evaluation).
-    pub fn eval(window_level: f32, window_width: f32) -> Self {
-        Self {
-            window_level,
-            window_width,
-            level_jitter: 0.0,
-            width_scale: (1.0, 1.0),
-            flip_columns: 0.0,
-            flip_rows: 0.0,
-            affine_prob: 0.0,
-            rotate_deg: 0.0,
-            scale: (1.0, 1.0),
-            shift: 0.0,
-            intensity_scale: 0.0,
-            intensity_shift: 0.0,
-            gamma: (1.0, 1.0),
-            noise_std: 0.0,
-            extra_windows: Vec::new(),
-        }
-    }
-
-    /// Channels per sample.
-    pub fn channels(&self) -> usize {
-        1 + self.extra_windows.len()
-    }
-}
+pub use settings::Augment;
 
 /// The random stream of one sample.
 pub(crate) struct SampleRng(pub(crate) ChaCha8Rng);
@@ -174,6 +88,16 @@ struct Draws {
     affine: Option<Affine>,
     /// Noise standard deviation and key.
     noise: Option<(f32, u64)>,
+    /// Which value transforms were drawn (the tests count them).
+    #[cfg(test)]
+    applied: Applied,
+}
+
+/// Which of the value transforms a sample drew.
+#[cfg(test)]
+struct Applied {
+    intensity: bool,
+    gamma: bool,
 }
 
 impl Draws {
@@ -193,7 +117,27 @@ impl Draws {
         let ishift = rng.sym(aug.intensity_shift);
         let gamma = rng.range(aug.gamma.0, aug.gamma.1);
         let noise_key = rng.0.next_u64();
-        let mut maps = vec![WindowMap::new(level, width, iscale, ishift, gamma)];
+        // Drawn after everything above, so that settings with every probability at 1
+        // and a fixed noise give the draws they gave before these settings existed.
+        let with_intensity = rng.unit() < aug.intensity_prob;
+        let with_gamma = rng.unit() < aug.gamma_prob;
+        let with_noise = rng.unit() < aug.noise_prob;
+        let noise_std = match aug.noise_std_min {
+            Some(low) => rng.range(low, aug.noise_std),
+            None => aug.noise_std,
+        };
+        let (iscale, ishift) = if with_intensity {
+            (iscale, ishift)
+        } else {
+            (1.0, 0.0)
+        };
+        let gamma = if with_gamma { gamma } else { 1.0 };
+        let first = if aug.intensity_first {
+            WindowMap::intensity_first(level, width, iscale, ishift, gamma)
+        } else {
+            WindowMap::new(level, width, iscale, ishift, gamma)
+        };
+        let mut maps = vec![first];
         for &(l, w) in &aug.extra_windows {
             maps.push(WindowMap::new(l, w, 1.0, 0.0, 1.0));
         }
@@ -208,7 +152,12 @@ impl Draws {
                 zoom,
                 shift: (ty * side, tx * side),
             }),
-            noise: (aug.noise_std > 0.0).then_some((aug.noise_std, noise_key)),
+            noise: (with_noise && noise_std > 0.0).then_some((noise_std, noise_key)),
+            #[cfg(test)]
+            applied: Applied {
+                intensity: with_intensity,
+                gamma: with_gamma,
+            },
         }
     }
 }
@@ -229,7 +178,6 @@ struct Affine {
 #[derive(Default)]
 struct Scratch {
     taps: Taps,
-    map: Vec<u32>,
     values: Vec<i16>,
     padded: Vec<f32>,
     converted: Vec<i16>,
@@ -257,7 +205,6 @@ pub(crate) fn augment_record_with(
     SCRATCH.with_borrow_mut(|scratch| {
         let Scratch {
             taps,
-            map,
             values,
             padded,
             converted,
@@ -282,14 +229,8 @@ pub(crate) fn augment_record_with(
             padded.resize((s + 2) * (s + 2), 0.0);
             Source::Taps
         } else if draws.flip_r || draws.flip_c {
-            map.clear();
-            #[allow(clippy::cast_possible_truncation)]
-            map.extend(
-                (0..plane)
-                    .map(|i| (flip(i / s, draws.flip_r) * s + flip(i % s, draws.flip_c)) as u32),
-            );
             values.resize(plane, 0);
-            Source::Pixel
+            Source::Flipped
         } else {
             Source::Identity
         };
@@ -325,10 +266,15 @@ pub(crate) fn augment_record_with(
                 let slice = &src[z * plane..(z + 1) * plane];
                 let o = &mut out[(ch * k + z) * plane..(ch * k + z + 1) * plane];
                 match source {
-                    Source::Identity | Source::Pixel => {
-                        let hu = if source == Source::Pixel {
-                            for (v, &m) in values.iter_mut().zip(map.iter()) {
-                                *v = slice[m as usize];
+                    Source::Identity | Source::Flipped => {
+                        let hu = if source == Source::Flipped {
+                            // Whole rows, in reverse order for a row flip, each
+                            // reversed for a column flip.
+                            for (r, row) in values.chunks_exact_mut(s).enumerate() {
+                                row.copy_from_slice(&slice[flip(r, draws.flip_r) * s..][..s]);
+                                if draws.flip_c {
+                                    row.reverse();
+                                }
                             }
                             &values[..]
                         } else {
@@ -475,223 +421,11 @@ fn affine_taps_body(
 enum Source {
     /// Every pixel from where it is.
     Identity,
-    /// One source pixel each (flips, no affine): `Scratch::map`.
-    Pixel,
+    /// The slice mirrored (flips, no affine): `Scratch::values`.
+    Flipped,
     /// Bilinear taps into the padded plane: `Scratch::taps`.
     Taps,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(k: usize, s: usize) -> CacheSpec {
-        CacheSpec {
-            num_slices: k,
-            image_size: s,
-            ..CacheSpec::default()
-        }
-    }
-
-    fn flat(k: usize, s: usize, hu: i16) -> Vec<u8> {
-        (0..k * s * s).flat_map(|_| hu.to_le_bytes()).collect()
-    }
-
-    /// A record of pseudo-random HU over the whole i16 range's interesting part,
-    /// with a few extremes.
-    fn noisy(k: usize, s: usize, seed: u32) -> Vec<u8> {
-        let mut x = seed.max(1);
-        (0..k * s * s)
-            .flat_map(|i| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                let hu = match i % 97 {
-                    0 => i16::MIN,
-                    1 => i16::MAX,
-                    _ => (x % 5000) as i16 - 1500,
-                };
-                hu.to_le_bytes()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn the_vectorised_loops_give_the_portable_loops_results_bit_for_bit() {
-        // Every copy this CPU can run against the portable one. Sizes with tails after
-        // every vector width (8, 16), odd planes, whole and partial blocks of slices;
-        // the training defaults plus flips, forced affines and a second window.
-        for (k, s) in [
-            (3, 19),
-            (2, 24),
-            (1, 7),
-            (10, 13),
-            (8, 16),
-            (2, 37),
-            (9, 33),
-            (16, 20),
-            (25, 11),
-        ] {
-            let spec = spec(k, s);
-            let raw = noisy(k, s, (k * 100 + s) as u32);
-            for aug in [
-                Augment::default(),
-                Augment {
-                    flip_columns: 0.5,
-                    flip_rows: 0.5,
-                    affine_prob: 1.0,
-                    scale: (0.5, 1.5),
-                    extra_windows: vec![(40.0, 400.0)],
-                    ..Augment::default()
-                },
-                Augment {
-                    flip_rows: 1.0,
-                    ..Augment::eval(300.0, 2000.0)
-                },
-                Augment {
-                    affine_prob: 1.0,
-                    noise_std: 0.0,
-                    intensity_shift: 0.2,
-                    ..Augment::default()
-                },
-            ] {
-                for sample in 0..12 {
-                    let n = aug.channels() * k * s * s;
-                    let run = |isa: Isa| {
-                        let mut out = vec![0f32; n];
-                        augment_record_with(isa, &raw, &spec, &aug, (5, 1, sample), &mut out);
-                        out.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
-                    };
-                    let plain = run(Isa::Baseline);
-                    for isa in Isa::available() {
-                        assert_eq!(run(isa), plain, "{isa:?} k {k} s {s} sample {sample}");
-                    }
-                    assert!(
-                        plain
-                            .iter()
-                            .all(|&v| (0.0..=1.0).contains(&f32::from_bits(v)))
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn the_gamma_pieces_stay_within_1e_4_of_the_window_and_power_of_every_hu() {
-        let mut worst = 0f32;
-        for (level, width, scale, shift, gamma) in [
-            (420.5, 2800.0, 1.07, -0.03, 0.83),
-            (500.0, 3000.0, 1.0, 0.0, 0.8),
-            (300.0, 2400.0, 0.9, 0.05, 1.25),
-            (700.0, 3600.0, 1.1, 0.0, 1.05),
-        ] {
-            let map = WindowMap::new(level, width, scale, shift, gamma);
-            let lo = level - width / 2.0;
-            let mut previous = 0f32;
-            for hu in (-32768..=32767)
-                .step_by(7)
-                .chain([-1000, -979, 1820, 1821, 32767])
-            {
-                let hu = hu as i16;
-                let v = f64::from(((f32::from(hu) - lo) * (1.0 / width)).clamp(0.0, 1.0));
-                let want = (v.powf(f64::from(gamma)) * f64::from(scale) + f64::from(shift))
-                    .clamp(0.0, 1.0);
-                let got = map.value(hu);
-                worst = worst.max((f64::from(got) - want).abs() as f32);
-                assert!((0.0..=1.0).contains(&got), "HU {hu}: {got}");
-            }
-            // no visible wiggle: along every HU, never below an earlier value by 1e-5
-            for hu in -2000..=3000i16 {
-                let got = map.value(hu);
-                assert!(got >= previous - 1e-5, "HU {hu}: {got} after {previous}");
-                previous = previous.max(got);
-            }
-        }
-        assert!(worst < 1e-4, "largest error {worst}");
-    }
-
-    #[test]
-    fn noise_after_a_gamma_is_within_1e_4_of_clamping_before_and_after_it() {
-        // Intensity scale and shift that push the curve out of [0, 1] at both ends,
-        // where the one clamp after the noise stands in for the two.
-        for (scale, shift) in [(1.1, -0.05), (0.9, 0.05), (1.0, 0.0)] {
-            let map = WindowMap::new(480.0, 2700.0, scale, shift, 0.83);
-            let hu: Vec<i16> = (-1500..3500).step_by(3).map(|h| h as i16).collect();
-            let noise = Noise::new(0.05, 99);
-            let mut start = 0;
-            while start < hu.len() {
-                let piece = &hu[start..(start + PIECE).min(hu.len())];
-                let run = noise.run(start / PIECE, piece.len());
-                for isa in Isa::available() {
-                    let mut out = vec![0f32; piece.len()];
-                    map.apply_noisy(isa, piece, &mut out, run);
-                    for ((&h, &got), &t) in piece.iter().zip(&out).zip(run.draws) {
-                        let want = run.at(t, map.value(h));
-                        assert!(
-                            (got - want).abs() <= 1e-4 && (0.0..=1.0).contains(&got),
-                            "{isa:?} HU {h}: {got} vs {want}"
-                        );
-                    }
-                }
-                start += PIECE;
-            }
-        }
-    }
-
-    #[test]
-    fn pixel_noise_has_the_requested_spread_around_the_window_value() {
-        let (k, s) = (4, 64);
-        let spec = spec(k, s);
-        // HU 500 sits at 0.5 in the 500/3000 window
-        let raw = flat(k, s, 500);
-        let aug = Augment {
-            noise_std: 0.02,
-            ..Augment::eval(500.0, 3000.0)
-        };
-        let mut out = vec![0f32; k * s * s];
-        augment_record(&raw, &spec, &aug, 3, 0, 9, &mut out);
-        let n = out.len() as f64;
-        let mean = out.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let sd = (out
-            .iter()
-            .map(|&v| (f64::from(v) - mean).powi(2))
-            .sum::<f64>()
-            / n)
-            .sqrt();
-        assert!((mean - 0.5).abs() < 0.001, "mean {mean}");
-        assert!((sd - 0.02).abs() < 0.001, "sd {sd}");
-        // slices get different noise
-        assert_ne!(out[..s * s], out[s * s..2 * s * s]);
-    }
-
-    #[test]
-    fn an_affine_that_moves_nothing_is_the_identity_and_far_points_read_the_pad() {
-        let (k, s) = (2, 16);
-        let spec = spec(k, s);
-        let raw: Vec<u8> = (0..k * s * s)
-            .flat_map(|i| ((i % (s * s)) as i16 * 5 - 600).to_le_bytes())
-            .collect();
-        let still = Augment {
-            affine_prob: 1.0,
-            rotate_deg: 0.0,
-            scale: (1.0, 1.0),
-            shift: 0.0,
-            ..Augment::eval(500.0, 3000.0)
-        };
-        let (mut a, mut b) = (vec![0f32; k * s * s], vec![0f32; k * s * s]);
-        augment_record(&raw, &spec, &still, 1, 0, 0, &mut a);
-        augment_record(&raw, &spec, &Augment::eval(500.0, 3000.0), 1, 0, 0, &mut b);
-        assert_eq!(a, b);
-        // zoomed out 4x: the border of the output lies outside the source -> pad HU
-        let far = Augment {
-            scale: (0.25, 0.25),
-            ..still
-        };
-        augment_record(&raw, &spec, &far, 1, 0, 0, &mut a);
-        let pad = ((f32::from(spec.pad_hu) + 1000.0) / 3000.0).clamp(0.0, 1.0);
-        assert_eq!(a[0], pad);
-        assert_eq!(a[s * s - 1], pad);
-        // the centre still reads the image
-        assert_ne!(a[s / 2 * s + s / 2], pad);
-    }
-}
+mod tests;
