@@ -223,13 +223,12 @@ pub(crate) fn augment_record_with(
                 converted
             }
         };
-        let flip = |i: usize, on: bool| if on { s - 1 - i } else { i };
         let source = if let Some(affine) = draws.affine {
             affine_taps(isa, s, affine, (draws.flip_r, draws.flip_c), taps);
             padded.resize((s + 2) * (s + 2), 0.0);
             Source::Taps
         } else if draws.flip_r || draws.flip_c {
-            values.resize(plane, 0);
+            values.resize(PIECE, 0);
             Source::Flipped
         } else {
             Source::Identity
@@ -267,24 +266,26 @@ pub(crate) fn augment_record_with(
                 let o = &mut out[(ch * k + z) * plane..(ch * k + z + 1) * plane];
                 match source {
                     Source::Identity | Source::Flipped => {
-                        let hu = if source == Source::Flipped {
-                            // Whole rows, in reverse order for a row flip, each
-                            // reversed for a column flip.
-                            for (r, row) in values.chunks_exact_mut(s).enumerate() {
-                                row.copy_from_slice(&slice[flip(r, draws.flip_r) * s..][..s]);
-                                if draws.flip_c {
-                                    row.reverse();
-                                }
-                            }
-                            &values[..]
-                        } else {
-                            slice
-                        };
                         // Window and noise in one pass, a piece (a run of the noise) at
-                        // a time.
+                        // a time; a flipped piece first gathers its mirrored rows into
+                        // a buffer in the L1 cache.
                         let noise = noise(z);
-                        for (run, (hu, o)) in hu.chunks(PIECE).zip(o.chunks_mut(PIECE)).enumerate()
-                        {
+                        for run in 0..plane.div_ceil(PIECE) {
+                            let at = run * PIECE..((run + 1) * PIECE).min(plane);
+                            let hu = if source == Source::Flipped {
+                                let piece = &mut values[..at.len()];
+                                flipped_piece(
+                                    slice,
+                                    s,
+                                    (draws.flip_r, draws.flip_c),
+                                    at.start,
+                                    piece,
+                                );
+                                &*piece
+                            } else {
+                                &slice[at.clone()]
+                            };
+                            let o = &mut o[at];
                             match noise {
                                 Some(noise) => {
                                     window.apply_noisy(isa, hu, o, noise.run(run, hu.len()));
@@ -311,6 +312,50 @@ pub(crate) fn augment_record_with(
             }
         }
     });
+}
+
+/// Output pixels `start..start + piece.len()` of a slice (`s` x `s`) mirrored by `flips`
+/// (rows, columns): `piece[i]` is the slice's pixel that output pixel `start + i` shows.
+fn flipped_piece(
+    slice: &[i16],
+    s: usize,
+    (flip_r, flip_c): (bool, bool),
+    start: usize,
+    piece: &mut [i16],
+) {
+    let mut done = 0;
+    while done < piece.len() {
+        let (r, c) = ((start + done) / s, (start + done) % s);
+        let n = (s - c).min(piece.len() - done);
+        let row = &slice[if flip_r { s - 1 - r } else { r } * s..][..s];
+        let to = &mut piece[done..done + n];
+        if flip_c {
+            // Output columns c.. show source columns s - 1 - c down.
+            mirror(&row[s - c - n..s - c], to);
+        } else {
+            to.copy_from_slice(&row[c..c + n]);
+        }
+        done += n;
+    }
+}
+
+/// `to[i] = from[n - 1 - i]`, 16 values at a time (fixed-size chunks, which the compiler
+/// turns into vector shuffles).
+fn mirror(from: &[i16], to: &mut [i16]) {
+    let mut dst = to.rchunks_exact_mut(16);
+    let mut src = from.chunks_exact(16);
+    for (d, s) in (&mut dst).zip(&mut src) {
+        for (d, &v) in d.iter_mut().zip(s.iter().rev()) {
+            *d = v;
+        }
+    }
+    for (d, &v) in dst
+        .into_remainder()
+        .iter_mut()
+        .zip(src.remainder().iter().rev())
+    {
+        *d = v;
+    }
 }
 
 /// The bilinear taps of an affine (rotation, zoom, shift in pixels) after the flips,
