@@ -351,3 +351,28 @@ fn the_original_recipe_draws_each_transform_with_its_probability() {
         assert_eq!(d.noise.map(|(sigma, _)| sigma), Some(0.02));
     }
 }
+
+#[test]
+fn settings_written_before_the_per_transform_fields_read_back_as_they_meant() {
+    // A training run's `run.json` from before `intensity_prob` .. `intensity_first`:
+    // --resume must find the same settings (every transform on every sample).
+    let mut old = serde_json::to_value(Augment::default()).unwrap();
+    let fields = old.as_object_mut().unwrap();
+    for added in [
+        "intensity_prob",
+        "gamma_prob",
+        "noise_prob",
+        "noise_std_min",
+        "intensity_first",
+    ] {
+        assert!(fields.remove(added).is_some(), "{added}");
+    }
+    let read: Augment = serde_json::from_value(old).unwrap();
+    assert_eq!(read, Augment::default());
+    // and the original recipe survives a round trip
+    let original = serde_json::to_string(&Augment::original()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Augment>(&original).unwrap(),
+        Augment::original()
+    );
+}
