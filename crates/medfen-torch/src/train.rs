@@ -140,11 +140,8 @@ pub struct Args {
     /// Also save a resumable checkpoint every N optimizer steps inside an epoch.
     #[arg(long, default_value_t = 0)]
     checkpoint_steps: u64,
-    /// Training augmentation: `medfen` (window jitter, an affine for half the ears,
-    /// intensity, gamma and noise on every ear), `original` (the recipe of the Python
-    /// pipeline medfen replaces: flips with p 0.2, intensity with p 0.6, gamma and noise
-    /// with p 0.2, no affine, in its order) or `none` (the window only). The window
-    /// options below set the window of each.
+    /// Training augmentation (docs/cache.md has the details). The window options below
+    /// set the window of each.
     #[arg(long, value_enum, default_value = "medfen")]
     augment: AugmentPreset,
     /// Train without augmentation: the same as --augment none.
@@ -177,11 +174,13 @@ pub struct Args {
 /// The augmentation presets `--augment` names.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 enum AugmentPreset {
-    /// `Augment::default`.
+    /// Window jitter, an affine for half the ears, intensity, gamma and noise on every
+    /// ear.
     Medfen,
-    /// `Augment::original`.
+    /// The Python pipeline's recipe: window jitter, flips (p 0.2), intensity (p 0.6),
+    /// gamma and noise (p 0.2), no affine, applied in its order.
     Original,
-    /// `Augment::eval`: the window only.
+    /// The window only.
     None,
 }
 
