@@ -130,8 +130,10 @@ impl Augment {
     /// drawn from [0, 0.05]; the values transformed in its order
     /// ([`Augment::intensity_first`]).
     ///
-    /// Two differences remain: the window is drawn per sample (the original drew one
-    /// per batch, so all ears of a batch shared it), and the gamma is the piecewise
+    /// Differences remain: the window is drawn per sample (the original drew one per
+    /// batch, so all ears of a batch shared it); with an affine (off in the recipe) the
+    /// gamma is applied before the resampling rather than after it (the intensity
+    /// commutes with it); and the gamma is the piecewise
     /// curve of every medfen gamma, which a few HU above the window's bottom is off the
     /// power by up to 2.2e-3 at gamma 0.6 and 7.3e-4 at 0.7 (2.5e-4 from 0.8 up, and
     /// below 1e-4 above the window's first hundredth; see `docs/cache.md`).

@@ -376,3 +376,41 @@ fn settings_written_before_the_per_transform_fields_read_back_as_they_meant() {
         Augment::original()
     );
 }
+
+#[test]
+fn in_the_original_order_an_affine_that_moves_nothing_changes_nothing() {
+    // The affine resamples `x * s + b` unclamped (resampling commutes with the
+    // intensity, as in the original, where the affine comes first), so an identity
+    // affine gives the values of no affine, noise and clamps included.
+    let (k, s) = (3, 24);
+    let spec = spec(k, s);
+    let raw = noisy(k, s, 77);
+    let still = Augment {
+        affine_prob: 1.0,
+        rotate_deg: 0.0,
+        scale: (1.0, 1.0),
+        shift: 0.0,
+        intensity_prob: 1.0,
+        intensity_shift: 0.3,
+        noise_prob: 1.0,
+        gamma_prob: 0.0,
+        ..Augment::original()
+    };
+    let none = Augment {
+        affine_prob: 0.0,
+        ..still.clone()
+    };
+    let n = k * s * s;
+    let mut saturated = 0;
+    for sample in 0..8 {
+        for isa in Isa::available() {
+            let (mut a, mut b) = (vec![0f32; n], vec![0f32; n]);
+            augment_record_with(isa, &raw, &spec, &still, (2, 0, sample), &mut a);
+            augment_record_with(isa, &raw, &spec, &none, (2, 0, sample), &mut b);
+            assert_eq!(a, b, "{isa:?} sample {sample}");
+            saturated += a.iter().filter(|&&v| v == 1.0).count();
+        }
+    }
+    // (the shift pushes bright values past 1, where the order matters)
+    assert!(saturated > 0);
+}

@@ -138,8 +138,9 @@ impl WindowMap {
     }
 
     /// [`WindowMap::apply`] without a gamma's final clamp to [0, 1] (its values lie
-    /// within 1e-4 of [0, 1]; a linear map is clamped as by `apply`), for values that
-    /// are clamped later (after the affine and its noise).
+    /// within the pieces' error of [0, 1]; a linear map is clamped as by `apply` in
+    /// medfen's order, and left unclamped in the original's), for values that are
+    /// clamped later (after the affine and its noise).
     pub(crate) fn apply_raw(&self, isa: Isa, hu: &[i16], out: &mut [f32]) {
         self.apply_with(isa, hu, out, Finish::Raw);
     }
@@ -153,6 +154,9 @@ impl WindowMap {
             }
             Finish::Clamp | Finish::Raw => None,
         };
+        // Whether a linear map clamps `x * scale + shift` now: always when nothing
+        // follows; otherwise (noise, or an affine and then noise) as its order says.
+        let clamp = matches!(finish, Finish::Clamp) || self.clamp_before_noise;
         #[allow(unsafe_code)]
         let done = match (isa, &self.curve) {
             #[cfg(target_arch = "x86_64")]
@@ -164,7 +168,7 @@ impl WindowMap {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only detected on CPUs with AVX2
             // and FMA.
-            (Isa::Avx2 | Isa::Avx512, None) => unsafe { avx2::linear(self, hu, out, noise) },
+            (Isa::Avx2 | Isa::Avx512, None) => unsafe { avx2::linear(self, hu, out, noise, clamp) },
             _ => 0,
         };
         let (hu, out) = (&hu[done..n], &mut out[done..n]);
@@ -186,7 +190,6 @@ impl WindowMap {
                 }
             }
             (None, _) => {
-                let clamp = self.clamp_before_noise || noise.is_none();
                 for (o, &h) in out.iter_mut().zip(hu) {
                     let v = ((f32::from(h) - self.lo) * self.inv_width).clamp(0.0, 1.0);
                     let v = v * self.scale + self.shift;
@@ -290,23 +293,26 @@ mod avx2 {
     }
 
     /// The linear window, 8 values at a time, with the noise's draws added when there
-    /// are any; returns how many it did (the caller does the tail).
+    /// are any and `x * scale + shift` clamped before them when `clamp`; returns how many
+    /// it did (the caller does the tail).
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn linear(
         map: &WindowMap,
         hu: &[i16],
         out: &mut [f32],
         noise: Option<NoiseRun>,
+        clamp: bool,
     ) -> usize {
-        match (noise, map.clamp_before_noise) {
+        match (noise, clamp) {
             (Some(r), true) => linear_body::<true, true>(map, hu, out, r.draws, r.scale),
             (Some(r), false) => linear_body::<true, false>(map, hu, out, r.draws, r.scale),
-            (None, _) => linear_body::<false, true>(map, hu, out, &[], 0.0),
+            (None, true) => linear_body::<false, true>(map, hu, out, &[], 0.0),
+            (None, false) => linear_body::<false, false>(map, hu, out, &[], 0.0),
         }
     }
 
     /// `linear`; `draws` holds a draw for every value when `NOISY`; `x * scale + shift`
-    /// is clamped when `CLAMP` (and always at the end).
+    /// is clamped when `CLAMP`, and after the noise when `NOISY`.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     fn linear_body<const NOISY: bool, const CLAMP: bool>(
