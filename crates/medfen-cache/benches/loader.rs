@@ -1,6 +1,9 @@
-//! Loader throughput against a plain memory copy of the same bytes, in one process: a
-//! copy on one thread (`memcpy_ears_per_s`) and on as many threads as the loader case
-//! (`memcpy_same_threads_ears_per_s`), both measured right before the case.
+//! Loader throughput against a plain memory copy of the same bytes, in one process,
+//! measured right before each case: into one record-sized buffer, on one thread
+//! (`memcpy_ears_per_s`) and on as many threads as the case
+//! (`memcpy_same_threads_ears_per_s`); and batch by batch into a batch buffer as the
+//! loader delivers, on one thread (`memcpy_batches_ears_per_s`) and on the case's
+//! threads (`memcpy_batches_same_threads_ears_per_s`).
 //! Run by `cargo xtask bench cache`: `cargo bench -p medfen-cache --bench loader -- DIR [FILTER]`
 //! (FILTER: run only the cases whose name contains it, e.g. `train-record`).
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
@@ -8,6 +11,35 @@
 use std::time::Instant;
 
 use medfen_cache::{Augment, CacheReader, make_batch_into};
+
+/// Ears per batch, in the loader cases and in the batch copy.
+const BATCH: usize = 8;
+
+/// A zeroed buffer of `len` bytes whose pages Linux is asked to back with 2 MiB pages,
+/// as the loader's batches are (`madvise`; only advice).
+fn huge_page_buffer(len: usize) -> Vec<u8> {
+    let mut buffer: Vec<u8> = Vec::with_capacity(len);
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = buffer.as_mut_ptr() as usize;
+        let first = start.next_multiple_of(PAGE);
+        if start + len > first + PAGE {
+            // SAFETY: the range lies within the buffer's allocation; MADV_HUGEPAGE only
+            // changes how the kernel backs those pages, never their contents.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    (start + len - first) / PAGE * PAGE,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+    buffer.resize(len, 0);
+    buffer
+}
 
 fn main() {
     let dir = std::env::args()
@@ -66,6 +98,30 @@ fn main() {
         });
         (copied, start.elapsed().as_secs_f64())
     };
+    // The copy as the loader delivers: each batch's records copied into a batch buffer
+    // (recycled, backed by 2 MiB pages like the loader's), the records of a batch split
+    // over the pool's threads as the loader splits them. Unlike the copy into one record
+    // buffer above, whose destination stays in the caches, this one writes to memory.
+    let records: Vec<usize> = (0..n).collect();
+    let mut batch = huge_page_buffer(BATCH * bytes);
+    let mut memcpy_batches = |pool: &rayon::ThreadPool| {
+        use rayon::prelude::*;
+        let (mut copied, start) = (0usize, Instant::now());
+        while start.elapsed().as_secs_f64() < 1.0 {
+            for chunk in records.chunks(BATCH) {
+                pool.install(|| {
+                    batch
+                        .par_chunks_mut(bytes)
+                        .zip(chunk.par_iter())
+                        .with_max_len(1)
+                        .for_each(|(dst, &i)| dst.copy_from_slice(reader.record_bytes(i)));
+                });
+                std::hint::black_box(&batch);
+                copied += chunk.len();
+            }
+        }
+        (copied, start.elapsed().as_secs_f64())
+    };
     // One thread, one reused output buffer: the augmentation alone, without batch
     // allocation or threads.
     let spec = reader.spec().clone();
@@ -115,7 +171,12 @@ fn main() {
                 .num_threads(t)
                 .build()
                 .expect("pool");
-            let records: Vec<usize> = (0..n).collect();
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .expect("pool");
+            let (batch_all, batch_all_secs) = memcpy_batches(&pool);
+            let (batch_one, batch_one_secs) = memcpy_batches(&one);
             let (copied_all, all_secs) = memcpy_on(&pool);
             let (copied, copy_secs) = memcpy();
             let (mut ears, start) = (0usize, Instant::now());
@@ -123,7 +184,7 @@ fn main() {
             // As the training loop uses the loader: batch buffers are recycled.
             let mut buffer = Vec::new();
             while start.elapsed().as_secs_f64() < 2.0 {
-                for chunk in records.chunks(8) {
+                for chunk in records.chunks(BATCH) {
                     let b = pool.install(|| {
                         make_batch_into(&reader, chunk, &aug, 1, epoch, std::mem::take(&mut buffer))
                     });
@@ -135,9 +196,11 @@ fn main() {
             }
             let secs = start.elapsed().as_secs_f64();
             println!(
-                "{{\"what\":\"{name}\",\"threads\":{t},\"ears\":{ears},\"seconds\":{secs},\"memcpy_ears_per_s\":{},\"memcpy_same_threads_ears_per_s\":{}}}",
+                "{{\"what\":\"{name}\",\"threads\":{t},\"ears\":{ears},\"seconds\":{secs},\"memcpy_ears_per_s\":{},\"memcpy_same_threads_ears_per_s\":{},\"memcpy_batches_ears_per_s\":{},\"memcpy_batches_same_threads_ears_per_s\":{}}}",
                 copied as f64 / copy_secs,
-                copied_all as f64 / all_secs
+                copied_all as f64 / all_secs,
+                batch_one as f64 / batch_one_secs,
+                batch_all as f64 / batch_all_secs
             );
         }
     }
