@@ -15,28 +15,11 @@ use medfen_cache::{Augment, CacheReader, make_batch_into};
 /// Ears per batch, in the loader cases and in the batch copy.
 const BATCH: usize = 8;
 
-/// A zeroed buffer of `len` bytes whose pages Linux is asked to back with 2 MiB pages,
-/// as the loader's batches are (`madvise`; only advice).
+/// A zeroed buffer of `len` bytes backed by 2 MiB pages where Linux agrees, as the
+/// loader's batches are.
 fn huge_page_buffer(len: usize) -> Vec<u8> {
     let mut buffer: Vec<u8> = Vec::with_capacity(len);
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let start = buffer.as_mut_ptr() as usize;
-        let first = start.next_multiple_of(PAGE);
-        if start + len > first + PAGE {
-            // SAFETY: the range lies within the buffer's allocation; MADV_HUGEPAGE only
-            // changes how the kernel backs those pages, never their contents.
-            #[allow(unsafe_code)]
-            unsafe {
-                libc::madvise(
-                    first as *mut libc::c_void,
-                    (start + len - first) / PAGE * PAGE,
-                    libc::MADV_HUGEPAGE,
-                );
-            }
-        }
-    }
+    medfen_cache::advise_huge_pages(&mut buffer);
     buffer.resize(len, 0);
     buffer
 }

@@ -54,6 +54,7 @@ pub use loader::{
     make_batch_into,
 };
 pub use maintain::{GcReport, VerifyReport, gc_caches, verify_cache};
+pub use pages::advise_huge_pages;
 pub use roi::{
     CentreSource, EarRecord, LazySlices, Placement, extract_ears, extract_ears_lazy,
     temporal_air_profile,

@@ -4,8 +4,9 @@
 
 /// Asks Linux to back the buffer's capacity with 2 MiB pages (transparent huge pages in
 /// `madvise` mode, the common default); call it before the capacity is first written.
-/// Only advice: where the kernel declines, nothing changes.
-pub(crate) fn advise_huge_pages<T>(buffer: &mut Vec<T>) {
+/// Only advice: where the kernel declines, or on other systems, nothing changes. The
+/// loader's batches get it; so can any buffer of tens of megabytes written once per use.
+pub fn advise_huge_pages<T>(buffer: &mut Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         const PAGE: usize = 4096;
