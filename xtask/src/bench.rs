@@ -545,26 +545,38 @@ fn cache(ws: &Workspace) -> Result<()> {
     };
     let (memcpy, _) = rate("memcpy", None)?;
     println!(
-        "loader: memcpy {memcpy:.0} ears/s (one thread, into one record buffer); every case \
-         is set against copies measured right before it: into one record buffer (which \
-         stays in the caches) and batch by batch into a batch buffer as the loader \
-         delivers (written to memory), on one thread and on the case's threads"
+        "loader: the target (30%) sets the loader as it runs, on all {cores} cores, against a \
+         plain copy of the same bytes: the records copied by one thread batch by batch into \
+         a batch buffer (8 records, recycled), as the loader delivers them, measured right \
+         before each case. For reference: the loader on one thread, a copy on as many \
+         threads as the case, and a copy into one record buffer (which stays in the \
+         caches; {memcpy:.0} ears/s in the first measurement)"
     );
     let mut loader_results = Vec::new();
     for what in ["eval", "train", "train-original"] {
         for t in [1, cores] {
             let (r, b) = rate(what, Some(t))?;
             let pct = |base: f64| 100.0 * r / base;
-            let verdict = |base: f64| if r / base >= 0.3 { "met" } else { "NOT met" };
+            let target = if t == cores {
+                format!(
+                    " [target 30%: {}]",
+                    if r / b.batches >= 0.3 {
+                        "met"
+                    } else {
+                        "NOT met"
+                    }
+                )
+            } else {
+                " [one thread: for reference]".to_string()
+            };
             println!(
-                "loader {what:<15} {t} thread(s): {r:.0} ears/s = {:.1}% ({}) of a one-thread \
-                 copy into batches ({:.0} ears/s), {:.1}% ({}) of one on {t} thread(s) ({:.0}); \
-                 into one record buffer: {:.1}% / {:.1}% ({:.0} / {:.0}) [target 30%]",
+                "loader {what:<15} {t} thread(s): {r:.0} ears/s = {:.1}% of a plain copy \
+                 (one thread, into batches: {:.0} ears/s){target}\n    for reference: \
+                 {:.1}% of a copy into batches on {t} thread(s) ({:.0}); into one record \
+                 buffer: {:.1}% on one thread / {:.1}% on {t} ({:.0} / {:.0})",
                 pct(b.batches),
-                verdict(b.batches),
                 b.batches,
                 pct(b.batches_same),
-                verdict(b.batches_same),
                 b.batches_same,
                 pct(b.record),
                 pct(b.record_same),

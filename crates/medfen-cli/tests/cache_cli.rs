@@ -19,14 +19,14 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-#[test]
-fn dry_run_build_reuse_verify_gc() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// A synth dataset of `exams` exams (matrix 64 unless `matrix` says otherwise) indexed,
+/// with its manifest and splits under `w/`.
+fn prepare(d: &Path, exams: usize, matrix: usize) {
+    let (exams, matrix) = (exams.to_string(), matrix.to_string());
     ok(&medfen(
         d,
         &[
-            "-q", "synth", "--out", "data", "--exams", "5", "--matrix", "64",
+            "-q", "synth", "--out", "data", "--exams", &exams, "--matrix", &matrix,
         ],
     ));
     ok(&medfen(
@@ -64,6 +64,13 @@ fn dry_run_build_reuse_verify_gc() {
             "w/splits",
         ],
     ));
+}
+
+#[test]
+fn dry_run_build_reuse_verify_gc() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    prepare(d, 5, 64);
     let args = [
         "cache",
         "--index",
@@ -130,4 +137,146 @@ fn dry_run_build_reuse_verify_gc() {
     let o = medfen(d, &["cache", "--index", "w/exams.parquet"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs --index, --splits and --out"));
+}
+
+/// The exams marked built so far in the unfinished builds under `root`.
+fn markers(root: &Path) -> usize {
+    let Ok(keys) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    keys.flatten()
+        .filter_map(|key| std::fs::read_dir(key.path().join(".partial")).ok())
+        .map(|marks| {
+            marks
+                .flatten()
+                .filter(|m| m.path().extension().is_some_and(|e| e == "json"))
+                .count()
+        })
+        .sum()
+}
+
+/// Every file under `dir` (relative path, bytes), sorted by path.
+fn tree(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `medfen cache` killed with SIGKILL (no unwinding, nothing flushed or cleaned up) once
+/// some exams are built, then run again: it reuses the exams built before the kill,
+/// builds the rest, and writes byte for byte the cache of a build never interrupted.
+#[test]
+fn a_build_killed_midway_resumes_to_the_same_cache() {
+    const EXAMS: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    prepare(d, EXAMS, 128);
+    let args = |out: &str| {
+        [
+            "-q",
+            "cache",
+            "--index",
+            "w/exams.parquet",
+            "--splits",
+            "w/splits",
+            "--num-slices",
+            "16",
+            "--out",
+            out,
+        ]
+        .map(String::from)
+    };
+    let whole = ok(&medfen(d, &args("whole").each_ref().map(String::as_str)));
+    let key = whole
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("medfen cache: whole/"))
+        .unwrap()
+        .to_string();
+
+    // One thread, so exams finish one by one (about 20 ms each); kill as soon as one is
+    // marked built. A machine fast enough to finish the build between two looks gets
+    // another try.
+    let mut killed_at = None;
+    for _ in 0..5 {
+        let _ = std::fs::remove_dir_all(d.join("killed"));
+        let mut child = Command::new(MEDFEN)
+            .args(args("killed"))
+            .current_dir(d)
+            .env("MEDFEN_SECRET_FILE", d.join("secret"))
+            .env("RAYON_NUM_THREADS", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        loop {
+            let marked = markers(&d.join("killed"));
+            if marked > 0 {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                killed_at = Some(marked);
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        if killed_at.is_some() && !d.join("killed").join(&key).join("COMPLETE").exists() {
+            break;
+        }
+        killed_at = None;
+    }
+    assert!(killed_at.is_some(), "the build was never caught midway");
+    let partial = d.join("killed").join(&key);
+    assert!(
+        partial.join("data.i16.partial").exists() && !partial.join("data.i16").exists(),
+        "the killed build left its partial data file and no finished one"
+    );
+
+    let resumed = ok(&medfen(d, &args("killed").each_ref().map(String::as_str)));
+    let counts = resumed
+        .lines()
+        .find_map(|l| l.split_once(" ears (").map(|(_, rest)| rest.to_string()))
+        .unwrap();
+    let (built, reused) = counts
+        .split_once(" exams built, ")
+        .map(|(b, r)| {
+            let r = r.split_once(' ').unwrap().0;
+            (b.parse::<usize>().unwrap(), r.parse::<usize>().unwrap())
+        })
+        .unwrap();
+    assert!(
+        reused >= 1 && built >= 1 && built + reused == EXAMS,
+        "{resumed} (killed with {killed_at:?} exams marked)"
+    );
+    assert!(!partial.join(".partial").exists() && partial.join("COMPLETE").exists());
+    let (a, b) = (tree(&d.join("whole").join(&key)), tree(&partial));
+    assert_eq!(
+        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((path, x), (_, y)) in a.iter().zip(&b) {
+        assert!(
+            x == y,
+            "{} differs from the uninterrupted build's",
+            path.display()
+        );
+    }
+    let v = ok(&medfen(d, &["cache", "verify", &format!("killed/{key}")]));
+    assert!(v.contains("result: ok"), "{v}");
 }
