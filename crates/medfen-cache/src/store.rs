@@ -398,6 +398,12 @@ pub fn build_cache(
     // all records up front), then its metadata atomically: an exam whose metadata
     // exists is done, so an interrupted build resumes after it.
     let tmp = dir.join("data.i16.partial");
+    let data = dir.join("data.i16");
+    if !tmp.exists() && data.exists() {
+        // A build stopped between renaming its data file and writing `COMPLETE`: the
+        // file goes back, so that its exams are checked and reused, not built again.
+        std::fs::rename(&data, &tmp).map_err(|e| Error::io(&data, e))?;
+    }
     let total = (2 * sources.len() * record_len * 2) as u64;
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -466,7 +472,7 @@ pub fn build_cache(
         .map_err(|e| Error::cache(&meta_path, e))?;
         metas.extend(m);
     }
-    std::fs::rename(&tmp, dir.join("data.i16")).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &data).map_err(|e| Error::io(&tmp, e))?;
     let table = index_table(&metas, (record_len * 2) as u64);
     table.write_parquet(&dir.join("index.parquet"))?;
     table.write_csv(&dir.join("index.csv"))?;

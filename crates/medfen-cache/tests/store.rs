@@ -115,7 +115,10 @@ fn builds_are_identical_keyed_resumable_and_verified() {
     let partial = c_dir.join("data.i16.partial");
     let mut raw = std::fs::read(&partial).unwrap();
     raw[(2 * marked[0] + 1) * spec.record_len() * 2 + 7] ^= 0x10;
-    std::fs::write(&partial, &raw).unwrap();
+    // Left as a build stopped right after renaming its data file leaves it: the
+    // resumed build takes the file back and reuses its intact exams.
+    std::fs::write(c_dir.join("data.i16"), &raw).unwrap();
+    std::fs::remove_file(&partial).unwrap();
     let resumed = build_cache(&root_c, &spec, &src, &|_| {}).unwrap();
     assert_eq!(
         (resumed.exams_reused, resumed.exams_built),
