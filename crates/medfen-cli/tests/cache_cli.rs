@@ -19,7 +19,7 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// A synth dataset of `exams` exams (matrix 64 unless `matrix` says otherwise) indexed,
+/// A synth dataset of `exams` exams with `matrix`-pixel slices, indexed,
 /// with its manifest and splits under `w/`.
 fn prepare(d: &Path, exams: usize, matrix: usize) {
     let (exams, matrix) = (exams.to_string(), matrix.to_string());
