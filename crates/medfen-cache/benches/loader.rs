@@ -19,7 +19,7 @@ const BATCH: usize = 8;
 /// loader's batches are.
 fn huge_page_buffer(len: usize) -> Vec<u8> {
     let mut buffer: Vec<u8> = Vec::with_capacity(len);
-    medfen_cache::advise_huge_pages(&mut buffer);
+    medfen_io::advise_huge_pages(&mut buffer);
     buffer.resize(len, 0);
     buffer
 }

@@ -38,6 +38,9 @@ pub enum Error {
     /// Reading DICOM failed.
     #[error(transparent)]
     Dicom(#[from] medfen_dicom::Error),
+    /// A cache file could not be read or written (medfen-io's error names it).
+    #[error(transparent)]
+    File(#[from] medfen_io::Error),
     /// Reading the index or split tables failed.
     #[error(transparent)]
     Tasks(#[from] medfen_tasks::Error),

@@ -41,20 +41,18 @@ mod error;
 mod kernels;
 mod loader;
 mod maintain;
-mod pages;
 mod roi;
 mod shell;
 mod spec;
 mod store;
 
-pub use augment::{Augment, augment_record};
+pub use augment::{Augment, AugmentPreset, augment_record};
 pub use error::{Error, Result};
 pub use loader::{
     Batch, CacheReader, Loader, SamplerKind, double_correction_warning, epoch_order, make_batch,
     make_batch_into,
 };
 pub use maintain::{GcReport, VerifyReport, gc_caches, verify_cache};
-pub use pages::advise_huge_pages;
 pub use roi::{
     CentreSource, EarRecord, LazySlices, Placement, extract_ears, extract_ears_lazy,
     temporal_air_profile,

@@ -53,10 +53,18 @@ impl CacheReader {
             ));
         }
         let spec_path = dir.join("spec.json");
-        let manifest: CacheManifest = serde_json::from_slice(
-            &std::fs::read(&spec_path).map_err(|e| Error::io(&spec_path, e))?,
-        )
-        .map_err(|e| Error::cache(&spec_path, e))?;
+        let manifest: CacheManifest = medfen_io::read_json(&spec_path)?;
+        if manifest.spec.version != crate::spec::CODE_VERSION {
+            return Err(Error::cache(
+                &spec_path,
+                format!(
+                    "built by {}; this medfen reads {} caches (build the cache again: \
+                     `medfen cache` makes a new one under a new key)",
+                    manifest.spec.version,
+                    crate::spec::CODE_VERSION
+                ),
+            ));
+        }
         let index = read_index(dir)?;
         let data = dir.join("data.i16");
         let file = std::fs::File::open(&data).map_err(|e| Error::io(&data, e))?;
@@ -158,6 +166,23 @@ pub enum SamplerKind {
     ClassBalanced,
 }
 
+impl std::str::FromStr for SamplerKind {
+    type Err = String;
+
+    /// Parses `shuffle`, `class-balanced` (also `class_balanced`, `balanced`) or
+    /// `sequential`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "shuffle" => Ok(Self::Shuffle),
+            "class-balanced" | "class_balanced" | "balanced" => Ok(Self::ClassBalanced),
+            "sequential" => Ok(Self::Sequential),
+            other => Err(format!(
+                "unknown sampler `{other}`: expected shuffle, class-balanced or sequential"
+            )),
+        }
+    }
+}
+
 /// The records of `candidates` (indices into the cache) for one epoch.
 pub fn epoch_order(
     kind: SamplerKind,
@@ -235,7 +260,7 @@ pub fn make_batch_into(
     let len = per * records.len();
     if buffer.capacity() < len {
         buffer.reserve_exact(len - buffer.len());
-        crate::pages::advise_huge_pages(&mut buffer);
+        medfen_io::advise_huge_pages(&mut buffer);
     }
     buffer.resize(len, 0.0);
     buffer.truncate(len);

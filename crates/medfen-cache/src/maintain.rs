@@ -48,9 +48,7 @@ pub fn verify_cache(dir: &Path) -> Result<VerifyReport> {
         });
     }
     let spec_path = dir.join("spec.json");
-    let manifest: CacheManifest =
-        serde_json::from_slice(&std::fs::read(&spec_path).map_err(|e| Error::io(&spec_path, e))?)
-            .map_err(|e| Error::cache(&spec_path, e))?;
+    let manifest: CacheManifest = medfen_io::read_json(&spec_path)?;
     let index = read_index(dir)?;
     let data_path = dir.join("data.i16");
     let size = std::fs::metadata(&data_path)

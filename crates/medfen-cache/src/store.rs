@@ -16,9 +16,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use medfen_dicom::{ReadOptions, read_exact_at, write_all_at, write_atomically};
-use medfen_tasks::Side;
-use medfen_tasks::table::Table;
+use medfen_dicom::ReadOptions;
+use medfen_io::{Table, read_exact_at, write_all_at, write_atomically, write_durably};
+use medfen_tasks::{ExamRecord, Side, SplitFolder, read_exam_index};
 
 use crate::error::{Error, Result};
 use crate::roi::{CentreSource, EarRecord, LazySlices, Placement, extract_ears};
@@ -48,83 +48,32 @@ pub struct CacheSource {
 /// # Errors
 /// Missing or malformed tables, naming the file; a split exam absent from the index.
 pub fn sources_from(index: &Path, splits: &Path) -> Result<Vec<CacheSource>> {
-    let report_path = index.with_extension("json");
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(&report_path).map_err(|e| Error::io(&report_path, e))?,
-    )
-    .map_err(|e| Error::cache(&report_path, e))?;
-    let root = PathBuf::from(
-        report["dicom_root"]
-            .as_str()
-            .ok_or_else(|| Error::cache(&report_path, "no dicom_root"))?,
-    );
-    let t = Table::read_parquet(index)?;
-    let ids = t.ints(index, "exam_id")?;
-    let dirs = t.texts(index, "series_dir")?;
-    let uids = t.texts(index, "series_uid")?;
-    let left = t.ints(index, "left_code")?;
-    let right = t.ints(index, "right_code")?;
-    let code = |c: Option<i64>| c.and_then(|c| u8::try_from(c).ok());
-    let mut by_id: BTreeMap<u64, CacheSource> = BTreeMap::new();
-    for i in 0..t.rows() {
-        let Some(id) = ids[i].and_then(|v| u64::try_from(v).ok()) else {
-            continue;
-        };
-        by_id.insert(
-            id,
-            CacheSource {
-                exam_id: id,
-                series_dir: root.join(dirs[i].clone().unwrap_or_default()),
-                series_uid: uids[i].clone().unwrap_or_default(),
-                codes: [code(left[i]), code(right[i])],
-                split: None,
-            },
-        );
-    }
-    // The largest subset folder holds every split exam.
-    let mut folders: Vec<(f64, PathBuf)> = std::fs::read_dir(splits)
-        .map_err(|e| Error::io(splits, e))?
-        .filter_map(std::result::Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let pct: f64 = name.strip_suffix("pct")?.parse().ok()?;
-            Some((pct, e.path()))
-        })
-        .collect();
-    folders.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let Some((_, folder)) = folders.pop() else {
-        return Err(Error::cache(
-            splits,
-            "no <pct>pct folder: not a split made by `medfen split`",
-        ));
-    };
-    let mut out = Vec::new();
-    for split in ["train", "val", "test", "external_test"] {
-        let path = folder.join(format!("{split}.parquet"));
-        if !path.exists() {
-            continue;
-        }
-        let s = Table::read_parquet(&path)?;
-        let mut exams: Vec<u64> = s
-            .ints(&path, "exam_id")?
-            .into_iter()
-            .filter_map(|v| v.and_then(|v| u64::try_from(v).ok()))
-            .collect();
-        exams.dedup();
-        for id in exams {
-            let mut src = by_id.get(&id).cloned().ok_or_else(|| {
+    let index_file = read_exam_index(index)?;
+    let by_id: BTreeMap<u64, &ExamRecord> =
+        index_file.exams.iter().map(|e| (e.exam_id, e)).collect();
+    let folder = SplitFolder::open(splits)?;
+    folder
+        .exams()?
+        .into_iter()
+        .map(|(id, split)| {
+            let exam = by_id.get(&id).ok_or_else(|| {
                 Error::cache(
-                    &path,
-                    format!("exam {id} is not in the index {}", index.display()),
+                    splits,
+                    format!(
+                        "exam {id} of the split is not in the index {}",
+                        index.display()
+                    ),
                 )
             })?;
-            src.split = Some(split.to_string());
-            out.push(src);
-        }
-    }
-    out.sort_by_key(|s| s.exam_id);
-    out.dedup_by_key(|s| s.exam_id);
-    Ok(out)
+            Ok(CacheSource {
+                exam_id: id,
+                series_dir: index_file.dicom_root().join(&exam.series_dir),
+                series_uid: exam.series_uid.clone(),
+                codes: [exam.left_code, exam.right_code],
+                split: Some(split.name().to_string()),
+            })
+        })
+        .collect()
 }
 
 /// Fingerprint of a series folder: every file's name, size and modification time.
@@ -392,7 +341,7 @@ pub fn build_cache(
         });
     }
     std::fs::create_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
-    medfen_tasks::table::write_json(&dir.join("spec.json"), &manifest)?;
+    medfen_io::write_json(&dir.join("spec.json"), &manifest)?;
 
     // Every exam: its two records written in place in `data.i16.partial` (sized for
     // all records up front), then its metadata atomically: an exam whose metadata
@@ -454,7 +403,7 @@ pub fn build_cache(
             // build checks the records against it, and the build ends with one flush).
             let mut marker = serde_json::to_vec(&metas).map_err(|e| Error::cache(&meta_path, e))?;
             marker.push(b'\n');
-            write_atomically(&meta_path, &marker, false)?;
+            write_atomically(&meta_path, &marker)?;
             progress(1);
             Ok(true)
         })
@@ -474,9 +423,17 @@ pub fn build_cache(
     }
     std::fs::rename(&tmp, &data).map_err(|e| Error::io(&tmp, e))?;
     let table = index_table(&metas, (record_len * 2) as u64);
-    table.write_parquet(&dir.join("index.parquet"))?;
-    table.write_csv(&dir.join("index.csv"))?;
-    write_atomically(&dir.join(COMPLETE), key.as_bytes(), true)?;
+    // The index is what a reader trusts once COMPLETE exists: both reach the disk first.
+    for (name, parquet) in [("index.parquet", true), ("index.csv", false)] {
+        let path = dir.join(name);
+        let bytes = if parquet {
+            table.parquet_bytes(&path)?
+        } else {
+            table.csv_bytes(&path)?
+        };
+        write_durably(&path, &bytes)?;
+    }
+    write_durably(&dir.join(COMPLETE), key.as_bytes())?;
     std::fs::remove_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
     let built_now = built.iter().filter(|b| **b).count();
     Ok(BuildReport {
@@ -580,14 +537,14 @@ fn index_table(metas: &[RecordMeta], record_bytes: u64) -> Table {
 /// Missing or malformed files, naming them.
 pub fn read_index(dir: &Path) -> Result<Vec<RecordMeta>> {
     let path = dir.join("index.parquet");
-    let t = Table::read_parquet(&path)?;
-    let ids = t.ints(&path, "exam_id")?;
-    let sides = t.texts(&path, "side")?;
-    let codes = t.ints(&path, "code")?;
-    let splits = t.texts(&path, "split")?;
-    let slices = t.texts(&path, "slice_indices")?;
-    let zs = t.texts(&path, "z_mm")?;
-    let f = |n: &str| t.floats(&path, n);
+    let t = Table::read(&path)?;
+    let ids = t.ints("exam_id")?;
+    let sides = t.texts("side")?;
+    let codes = t.ints("code")?;
+    let splits = t.texts("split")?;
+    let slices = t.texts("slice_indices")?;
+    let zs = t.texts("z_mm")?;
+    let f = |n: &str| t.floats(n);
     let (cx, cy, ry, rx, py, px, mid) = (
         f("centre_x_mm")?,
         f("centre_y_mm")?,
@@ -597,8 +554,8 @@ pub fn read_index(dir: &Path) -> Result<Vec<RecordMeta>> {
         f("pixel_col_mm")?,
         f("midline_x_mm")?,
     );
-    let sources = t.texts(&path, "centre_source")?;
-    let sums = t.texts(&path, "xxh3_128")?;
+    let sources = t.texts("centre_source")?;
+    let sums = t.texts("xxh3_128")?;
     let parse_list = |s: &Option<String>| -> Vec<f64> {
         s.as_deref()
             .unwrap_or_default()

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::logging::LogArgs;
-use crate::sibling;
+use medfen_app::{LogArgs, sibling};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -107,26 +106,58 @@ pub struct Passthrough {
     pub args: Vec<OsString>,
 }
 
+/// Every stage of medfen, as `medfen <stage>` and as its own executable
+/// `medfen-<stage>` (the model stages, last four, run in `medfen-torch`).
+pub const STAGES: [&str; 12] = [
+    "synth", "volume", "index", "manifest", "split", "audit", "cache", "metrics", "train", "eval",
+    "predict", "doctor",
+];
+
 /// Runs a parsed command line.
 ///
 /// # Errors
 /// Whatever the subcommand reports; `main` prints it and exits non-zero.
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    crate::logging::init(cli.log);
-    match cli.command {
-        Command::Metrics(args) => crate::commands::metrics::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Volume(args) => crate::commands::volume::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Synth(args) => crate::commands::synth::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Index(args) => crate::commands::index::run(&args).map(|()| ExitCode::SUCCESS),
-        Command::Manifest(args) => {
-            crate::commands::manifest::run(&args).map(|()| ExitCode::SUCCESS)
-        }
-        Command::Split(args) => crate::commands::split::run(&args),
-        Command::Audit(args) => crate::commands::audit::run(&args),
-        Command::Cache(args) => crate::commands::cache::run(&args),
-        Command::Doctor(pass) => sibling::exec(cli.log, "doctor", &pass.args),
-        Command::Train(pass) => sibling::exec(cli.log, "train", &pass.args),
-        Command::Eval(pass) => sibling::exec(cli.log, "eval", &pass.args),
-        Command::Predict(pass) => sibling::exec(cli.log, "predict", &pass.args),
+pub fn run(cli: &Cli) -> Result<ExitCode> {
+    medfen_app::init_logging(cli.log);
+    let done = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
+    let model = |stage: &str, pass: &Passthrough| Ok(sibling::exec(cli.log, stage, &pass.args)?);
+    match &cli.command {
+        Command::Metrics(args) => done(crate::commands::metrics::run(args)),
+        Command::Volume(args) => done(crate::commands::volume::run(args)),
+        Command::Synth(args) => done(crate::commands::synth::run(args)),
+        Command::Index(args) => done(crate::commands::index::run(args)),
+        Command::Manifest(args) => done(crate::commands::manifest::run(args)),
+        Command::Split(args) => crate::commands::split::run(args),
+        Command::Audit(args) => crate::commands::audit::run(args),
+        Command::Cache(args) => crate::commands::cache::run(args),
+        Command::Doctor(pass) => model("doctor", pass),
+        Command::Train(pass) => model("train", pass),
+        Command::Eval(pass) => model("eval", pass),
+        Command::Predict(pass) => model("predict", pass),
     }
+}
+
+/// Runs `cli` and turns its result into the process's exit code, printing an error
+/// (the one place errors reach the user).
+pub fn main_with(cli: &Cli) -> ExitCode {
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The `main` of the per-stage executable `medfen-<stage>`: its arguments are those of
+/// `medfen <stage>`, and it does exactly what `medfen <stage>` does (help included).
+pub fn run_stage(stage: &str) -> ExitCode {
+    let argv = [OsString::from("medfen"), OsString::from(stage)]
+        .into_iter()
+        .chain(std::env::args_os().skip(1));
+    medfen_io::reuse_freed_memory();
+    main_with(&Cli::parse_from(argv))
 }

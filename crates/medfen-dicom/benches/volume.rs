@@ -151,7 +151,7 @@ fn measure(dir: &Path, only: &[String]) {
 
 fn main() {
     // As the medfen binary does at start-up.
-    assert!(medfen_dicom::reuse_freed_memory(), "glibc malloc settings");
+    assert!(medfen_io::reuse_freed_memory(), "glibc malloc settings");
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")

@@ -14,6 +14,9 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A file medfen writes could not be written (medfen-io's error names it).
+    #[error(transparent)]
+    File(#[from] medfen_io::Error),
     /// The file is not DICOM (no `DICM` marker after the 128-byte preamble).
     #[error("{path}: not a DICOM file (no DICM marker at byte 128)")]
     NotDicom {

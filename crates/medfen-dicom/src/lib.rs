@@ -70,7 +70,6 @@
 //! ```
 #![warn(missing_docs)]
 
-mod atomic;
 mod attrs;
 mod error;
 pub mod geometry;
@@ -79,11 +78,9 @@ mod image2d;
 mod jpeg_lossless;
 mod letterbox;
 mod load;
-mod memory;
 mod nifti;
 pub mod pixels;
 mod plan;
-mod positioned;
 mod precheck;
 mod qa;
 mod read;
@@ -94,7 +91,6 @@ mod series;
 mod volume;
 pub mod writer;
 
-pub use atomic::write_atomically;
 pub use error::{Error, Result};
 pub use geometry::{Orientation, Plane, Vec3};
 pub use header::{
@@ -104,11 +100,9 @@ pub use header::{
 pub use image2d::{is_image_file, read_image};
 pub use letterbox::Letterbox;
 pub use load::load_volume;
-pub use memory::reuse_freed_memory;
 pub use nifti::{is_nifti, read_nifti};
 pub use pixels::{ImageFile, StoredImage, read_stored, transfer_syntax_name};
 pub use plan::{AssemblyOptions, VolumePlan, plan_volume};
-pub use positioned::{read_exact_at, write_all_at};
 pub use qa::{QaFinding, QaKind};
 pub use read::{LoadedVolume, ReadOptions, VolumeSourceInfo, read_dicom, read_volume};
 pub use resize::resize_bilinear;

@@ -230,7 +230,7 @@ fn item(f: impl FnOnce(&mut InMemDicomObject)) -> InMemDicomObject {
 /// values); [`Error::Io`] or [`Error::Parse`] when writing fails.
 pub fn write_dicom(path: &Path, spec: &DicomImageSpec) -> Result<()> {
     let bytes = encode(path, spec)?;
-    crate::atomic::write_atomically(path, &bytes, false)
+    medfen_io::write_atomically(path, &bytes).map_err(Into::into)
 }
 
 /// The bytes of the DICOM file `spec` describes (what [`write_dicom`] writes).

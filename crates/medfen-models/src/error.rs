@@ -73,6 +73,9 @@ pub enum Error {
         /// The differing fields, `name: run value != cache value`.
         differences: String,
     },
+    /// A file could not be read or written (medfen-io's error names it).
+    #[error(transparent)]
+    File(#[from] medfen_io::Error),
     /// A label, split or table error from medfen-tasks.
     #[error(transparent)]
     Tasks(#[from] medfen_tasks::Error),

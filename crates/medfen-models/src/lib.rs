@@ -15,8 +15,10 @@
 //! - [`data`]: medfen-cache batches to tensors; task targets with masks; masked means.
 //! - [`optim`]: AdamW with state medfen owns (saved and restored exactly) and a warmup +
 //!   cosine schedule counted in optimizer steps.
-//! - [`train`]: resumable training runs, evaluation with frozen val thresholds and
-//!   exam-clustered bootstrap intervals, and prediction from DICOM.
+//! - [`train`]: resumable training runs configured by [`train::TrainOptions`].
+//! - [`eval`]: evaluation with frozen val thresholds and exam-clustered bootstrap
+//!   intervals, written in the common prediction schema.
+//! - [`predict`]: per-ear predictions straight from DICOM exams, in the same schema.
 //!
 //! # Example
 //! Fit `y = 2x + 1` with a one-weight linear layer, save it, and reload it into a fresh
@@ -53,8 +55,10 @@ pub mod checkpoint;
 pub mod data;
 mod device;
 mod error;
+pub mod eval;
 pub mod nets;
 pub mod optim;
+pub mod predict;
 pub mod runtime;
 pub mod train;
 

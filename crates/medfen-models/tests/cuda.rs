@@ -10,9 +10,8 @@ mod common;
 use common::{config, prepared, rng_lock};
 use medfen_metrics::ThresholdRule;
 use medfen_models::DeviceChoice;
-use medfen_models::train::{
-    EvalOptions, Model, ModelSpec, Precision, RunOptions, evaluate, probe_batch_size, train,
-};
+use medfen_models::eval::{EvalOptions, evaluate};
+use medfen_models::train::{Model, ModelSpec, Precision, RunOptions, probe_batch_size, train};
 use medfen_synth::DiseasedSides;
 use tch::{Device, Tensor};
 
@@ -67,7 +66,7 @@ fn mixed_precision_training_runs_and_gpu_predictions_match_cpu() {
     let eval = |device| {
         evaluate(&EvalOptions {
             run: out.clone(),
-            split: "val".into(),
+            split: medfen_tasks::SplitName::Val,
             cache: None,
             checkpoint: "last".into(),
             device,

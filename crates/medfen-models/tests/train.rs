@@ -9,14 +9,16 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use common::{Prepared, cache_for, config, prepared, rng_lock, spec};
+use medfen_io::Table;
 use medfen_metrics::ThresholdRule;
 use medfen_models::Error;
+use medfen_models::eval::{EvalOptions, evaluate};
+use medfen_models::predict::predict_exams;
 use medfen_models::train::{
-    EvalOptions, LossSpec, ModelSpec, Monitor, PosWeight, RunOptions, Thresholds, TrainConfig,
-    evaluate, predict_exams, probe_batch_size, train,
+    LossSpec, ModelSpec, Monitor, PosWeight, RunOptions, TrainConfig, probe_batch_size, train,
 };
 use medfen_synth::DiseasedSides;
-use medfen_tasks::table::Table;
+use medfen_tasks::{PredictionTable, SplitName, Thresholds};
 use tch::{Device, Tensor};
 
 fn run_options(out: &Path) -> RunOptions {
@@ -31,7 +33,7 @@ fn run_options(out: &Path) -> RunOptions {
 fn eval_options(run: &Path, split: &str) -> EvalOptions {
     EvalOptions {
         run: run.to_path_buf(),
-        split: split.into(),
+        split: split.parse::<SplitName>().unwrap(),
         cache: None,
         checkpoint: "best".into(),
         device: Device::Cpu,
@@ -65,22 +67,6 @@ fn assert_same_weights(a: &Path, b: &Path) {
 
 fn easy() -> Prepared {
     prepared("easy", 100, DiseasedSides::Both, 64)
-}
-
-/// Probabilities of the predictions table by (exam_id, side).
-fn probs_by_ear(path: &Path) -> HashMap<(i64, String), f64> {
-    let t = Table::read_parquet(path).unwrap();
-    let ids = t.ints(path, "exam_id").unwrap();
-    let sides = t.texts(path, "side").unwrap();
-    let probs = t.floats(path, "y_prob").unwrap();
-    (0..t.rows())
-        .map(|i| {
-            (
-                (ids[i].unwrap(), sides[i].clone().unwrap()),
-                probs[i].unwrap(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -125,8 +111,7 @@ fn ear2d_learns_easy_synth_with_frozen_val_thresholds_and_reloads_identically() 
     assert!(ci.lower.unwrap() <= auroc && auroc <= ci.upper.unwrap());
     assert_eq!(b.n_clusters, test.exams);
     // Thresholds were chosen on val, stored, and applied unchanged to test.
-    let stored: Thresholds =
-        serde_json::from_slice(&std::fs::read(run.join("thresholds.json")).unwrap()).unwrap();
+    let stored: Thresholds = Thresholds::read(&run).unwrap().unwrap();
     assert_eq!(stored.chosen_on, "val");
     let t = b.threshold.as_ref().unwrap();
     assert!(t.frozen);
@@ -141,7 +126,7 @@ fn ear2d_learns_easy_synth_with_frozen_val_thresholds_and_reloads_identically() 
 
     // Predictions: every test ear, attention top-k with source slices and z.
     let [csv, parquet] = &test.predictions;
-    let table = Table::read_parquet(parquet).unwrap();
+    let table = Table::read(parquet).unwrap();
     assert_eq!(table.rows(), test.ears);
     for col in [
         "exam_id",
@@ -158,7 +143,7 @@ fn ear2d_learns_easy_synth_with_frozen_val_thresholds_and_reloads_identically() 
     ] {
         assert!(table.names().contains(&col), "no column {col}");
     }
-    let w = table.floats(parquet, "top1_weight").unwrap();
+    let w = table.floats("top1_weight").unwrap();
     assert!(w.iter().all(|w| w.unwrap() > 1.0 / 16.0 - 1e-6));
     let csv_before = std::fs::read(csv).unwrap();
 
@@ -166,29 +151,51 @@ fn ear2d_learns_easy_synth_with_frozen_val_thresholds_and_reloads_identically() 
     evaluate(&eval_options(&run, "test")).unwrap();
     assert_eq!(std::fs::read(csv).unwrap(), csv_before);
 
-    // `predict` from DICOM extracts the ears as the cache did: the same probabilities.
-    let by_ear = probs_by_ear(parquet);
+    // `predict` from DICOM extracts the ears as the cache did: its rows agree with
+    // eval's for the same ears, column by column (those predict cannot know are empty).
+    let evaluated = PredictionTable::read(parquet).unwrap();
     let split = p.splits.join("100pct/test.parquet");
-    let t = Table::read_parquet(&split).unwrap();
-    let ids = t.ints(&split, "exam_id").unwrap();
-    let dirs = t.texts(&split, "exam_dir").unwrap();
+    let t = Table::read(&split).unwrap();
+    let ids = t.ints("exam_id").unwrap();
+    let dirs = t.texts("exam_dir").unwrap();
     let exams: Vec<(i64, PathBuf)> = (0..t.rows())
         .step_by(2)
         .take(3)
         .map(|i| (ids[i].unwrap(), p.dicom.join(dirs[i].clone().unwrap())))
         .collect();
     let paths: Vec<PathBuf> = exams.iter().map(|e| e.1.clone()).collect();
-    let preds = predict_exams(&run, "best", &paths, Device::Cpu).unwrap();
-    assert_eq!(preds.len(), 2 * exams.len());
-    for (pred, (id, _)) in preds.iter().zip(exams.iter().flat_map(|e| [e, e])) {
-        let want = by_ear[&(*id, pred.side.name().to_string())];
+    let predicted = predict_exams(&run, "best", &paths, Device::Cpu).unwrap();
+    assert_eq!(predicted.rows.len(), 2 * exams.len());
+    assert_eq!(
+        (predicted.top_k, &predicted.class_names),
+        (evaluated.top_k, &evaluated.class_names)
+    );
+    for pred in &predicted.rows {
+        let e = evaluated
+            .rows
+            .iter()
+            .find(|e| e.exam_id == pred.exam_id && e.side == pred.side)
+            .unwrap_or_else(|| panic!("no eval row for {:?} {:?}", pred.exam_id, pred.side));
+        let id = pred.exam_id;
         assert!(
-            (pred.probs[0] - want).abs() < 1e-5,
-            "exam {id} {}: predict {} vs eval {want}",
-            pred.side.name(),
-            pred.probs[0]
+            (pred.probs[0] - e.probs[0]).abs() < 1e-5,
+            "exam {id:?}: y_prob"
         );
+        assert_eq!(pred.y_pred, e.y_pred, "exam {id:?}: y_pred");
         assert_eq!(pred.threshold, Some(stored.operating.threshold));
+        assert_eq!(pred.threshold, e.threshold);
+        assert_eq!(pred.top_slices.len(), e.top_slices.len());
+        for (a, b) in pred.top_slices.iter().zip(&e.top_slices) {
+            assert_eq!(
+                (a.slice, a.source_slice, a.z_mm),
+                (b.slice, b.source_slice, b.z_mm),
+                "exam {id:?}: top slices"
+            );
+            assert!((a.weight - b.weight).abs() < 1e-5);
+        }
+        assert!(pred.source.is_some() && e.source.is_none());
+        assert!(pred.code.is_none() && pred.y_true.is_none() && pred.in_task.is_none());
+        assert!(pred.patient_key.is_none() && e.patient_key.is_some());
     }
 }
 
@@ -292,10 +299,10 @@ fn disease_only_in_left_ears_gives_right_ears_low_probabilities() {
     train(&cfg, &run_options(&run), &mut |_| {}).unwrap();
     let test = evaluate(&eval_options(&run, "test")).unwrap();
     let parquet = &test.predictions[1];
-    let t = Table::read_parquet(parquet).unwrap();
-    let sides = t.texts(parquet, "side").unwrap();
-    let probs = t.floats(parquet, "y_prob").unwrap();
-    let codes = t.ints(parquet, "code").unwrap();
+    let t = Table::read(parquet).unwrap();
+    let sides = t.texts("side").unwrap();
+    let probs = t.floats("y_prob").unwrap();
+    let codes = t.ints("code").unwrap();
     let mut right = Vec::new();
     let mut left_diseased = Vec::new();
     let mut left_normal = Vec::new();
@@ -398,7 +405,7 @@ fn six_classes_3d_resnets_focal_loss_and_class_balanced_sampling_train() {
     }
     let test = evaluate(&eval_options(&six, "test")).unwrap();
     assert!(test.multiclass.is_some() && test.one_vs_rest.len() == 6);
-    let t = Table::read_parquet(&test.predictions[1]).unwrap();
+    let t = Table::read(&test.predictions[1]).unwrap();
     assert!(t.names().contains(&"prob_normal") || t.names().iter().any(|n| n.starts_with("prob_")));
 
     // A 3D ResNet on the same records, focal loss, class-balanced sampler + alpha:
@@ -428,13 +435,8 @@ fn six_classes_3d_resnets_focal_loss_and_class_balanced_sampling_train() {
     assert!(line["train_loss"].as_f64().unwrap().is_finite());
     let test = evaluate(&eval_options(&r3, "test")).unwrap();
     // no attention in 3D models: top-k columns are empty
-    let t = Table::read_parquet(&test.predictions[1]).unwrap();
-    assert!(
-        t.ints(&test.predictions[1], "top1_slice")
-            .unwrap()
-            .iter()
-            .all(Option::is_none)
-    );
+    let t = Table::read(&test.predictions[1]).unwrap();
+    assert!(t.ints("top1_slice").unwrap().iter().all(Option::is_none));
 
     // pos_weight auto = negatives / positives of train
     let mut cfg = config(&p, "normal_vs_abnormal", 1);

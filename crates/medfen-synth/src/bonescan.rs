@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use crate::config::SynthConfig;
 use crate::error::{Error, Result};
 use crate::random::{PixelNoise, Stream};
-use crate::tables::Table;
+use medfen_io::Table;
 
 /// Image width and height.
 pub const WIDTH: usize = 256;
@@ -269,7 +269,7 @@ fn jpeg(path: &Path, pixels: &[u8], w: usize, h: usize) -> Result<()> {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-    medfen_dicom::write_atomically(path, &bytes, false)?;
+    medfen_io::write_atomically(path, &bytes)?;
     Ok(())
 }
 
@@ -374,10 +374,9 @@ pub(crate) fn write(
                     .map(|h| (h.class, bbox(&scan.blobs[h.blob_index], *mirrored)))
                     .collect();
                 let xml = voc(sub, &file, &boxes);
-                medfen_dicom::write_atomically(
+                medfen_io::write_atomically(
                     &out.join(folder).join(sub).join(format!("{}.xml", scan.id)),
                     xml.as_bytes(),
-                    false,
                 )?;
             }
             progress(1);
@@ -401,15 +400,13 @@ pub(crate) fn write(
             let _ = writeln!(crop_index, "{}.jpg {crop_label}", scan.id);
         }
         let crop_folder = if mirrored { "pelvisPOST" } else { "pelvisANT" };
-        medfen_dicom::write_atomically(
+        medfen_io::write_atomically(
             &out.join(folder).join(format!("{folder}.txt")),
             index.as_bytes(),
-            false,
         )?;
-        medfen_dicom::write_atomically(
+        medfen_io::write_atomically(
             &out.join(crop_folder).join(format!("{crop_folder}.txt")),
             crop_index.as_bytes(),
-            false,
         )?;
     }
 
@@ -437,7 +434,7 @@ pub(crate) fn write(
     for (a, name) in ["xmin", "ymin", "xmax", "ymax"].iter().enumerate() {
         t.int(name, rows.iter().map(|r| Some(r.3[a] as i64)));
     }
-    t.write_both(out, "boxes")?;
+    t.write_parquet_and_csv(&out.join("boxes.parquet"))?;
     let files = (scans.len() * 2 * 3 + 4) as u64;
     Ok((files, reused))
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use medfen_dicom::write_atomically;
 use medfen_dicom::writer::{DicomImageSpec, FrameSpec, WriteSyntax, encode_dicom};
+use medfen_io::write_atomically;
 use rayon::prelude::*;
 
 use crate::cohort::{ExamPlan, Patient};
@@ -518,7 +518,7 @@ impl ExamScan {
                                 }
                             }
                         }
-                        write_atomically(&path, &bytes, false)?;
+                        write_atomically(&path, &bytes)?;
                     }
                     progress(1);
                     Ok(())
@@ -528,7 +528,7 @@ impl ExamScan {
                     if let BrokenFile::NotDicom { name } = b {
                         let mut s = Stream::new(config.seed, "junk", exam.index as u64);
                         let junk: Vec<u8> = (0..2048).map(|_| s.next_u64() as u8).collect();
-                        write_atomically(&dir.join(name), &junk, false)?;
+                        write_atomically(&dir.join(name), &junk)?;
                     }
                 }
             }

@@ -204,7 +204,7 @@ impl SynthPlan {
         };
         let mut bytes = serde_json::to_vec_pretty(&stamp).unwrap_or_default();
         bytes.push(b'\n');
-        medfen_dicom::write_atomically(&self.config.out.join(STAMP), &bytes, true)?;
+        medfen_io::write_durably(&self.config.out.join(STAMP), &bytes)?;
         Ok(())
     }
 
@@ -283,13 +283,14 @@ impl SynthPlan {
             &labels.exam_rows,
             &self.defects,
         )
-        .write_both(out, "truth")?;
-        truth::series_table(&self.cohort, &self.scans).write_both(out, "series")?;
+        .write_parquet_and_csv(&out.join("truth.parquet"))?;
+        truth::series_table(&self.cohort, &self.scans)
+            .write_parquet_and_csv(&out.join("series.parquet"))?;
         planted.extend(labels.defects);
         planted.sort_by_key(|d| (d.exam_id, d.kind));
         let mut json = serde_json::to_vec_pretty(&planted).unwrap_or_default();
         json.push(b'\n');
-        medfen_dicom::write_atomically(&out.join("defects.json"), &json, false)?;
+        medfen_io::write_atomically(&out.join("defects.json"), &json)?;
         let files = count_files(&out.join("dicom"));
         Ok((files, before.min(files), planted))
     }

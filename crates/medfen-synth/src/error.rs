@@ -14,6 +14,9 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// Writing a file failed (medfen-io's error names it).
+    #[error(transparent)]
+    File(#[from] medfen_io::Error),
     /// Writing a DICOM file failed.
     #[error(transparent)]
     Dicom(#[from] medfen_dicom::Error),

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use medfen_tasks::CODE_NAMES;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
 use crate::cohort::{Cohort, Date};
@@ -22,16 +23,6 @@ pub const COLUMNS: [&str; 7] = [
     "右侧诊断-训练",
     "影像所见",
     "检查结论",
-];
-
-/// Name of each code 1..=6 as the spreadsheet writes it.
-pub const CODE_NAMES: [&str; 6] = [
-    "慢性化脓性中耳炎",
-    "中耳胆脂瘤",
-    "分泌性中耳炎",
-    "胆固醇肉芽肿",
-    "正常",
-    "其他",
 ];
 
 fn finding(side: &str, code: u8) -> String {
@@ -331,7 +322,7 @@ impl LabelTable {
             ws.write_string(r, 6, &row.conclusion).map_err(err)?;
         }
         let bytes = wb.save_to_buffer().map_err(err)?;
-        medfen_dicom::write_atomically(path, &bytes, false)?;
+        medfen_io::write_atomically(path, &bytes)?;
         Ok(())
     }
 }

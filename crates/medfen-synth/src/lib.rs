@@ -74,7 +74,6 @@ mod random;
 mod render;
 mod scanner;
 mod shapes;
-mod tables;
 mod truth;
 
 pub use config::{
@@ -84,5 +83,5 @@ pub use ct::SeriesRole;
 pub use dataset::{STAMP, SynthPlan, SynthReport, generate};
 pub use defects::{DefectKind, PlantedDefect};
 pub use error::{Error, Result};
-pub use labels::{CODE_NAMES, COLUMNS as LABEL_COLUMNS, SHEET as LABEL_SHEET};
+pub use labels::{COLUMNS as LABEL_COLUMNS, SHEET as LABEL_SHEET};
 pub use phantom::{NormalVariant, Side};

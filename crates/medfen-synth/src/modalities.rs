@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::random::Stream;
 use crate::render::{Reconstruction, render_image};
 use crate::shapes::PlaneGrid;
-use crate::tables::Table;
+use medfen_io::Table;
 
 /// Image size.
 pub const SIZE: usize = 224;
@@ -61,7 +61,7 @@ fn png(path: &Path, pixels: &[u8]) -> Result<()> {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-    medfen_dicom::write_atomically(path, &bytes, false)?;
+    medfen_io::write_atomically(path, &bytes)?;
     Ok(())
 }
 
@@ -209,7 +209,7 @@ pub(crate) fn write(
             )
         }),
     );
-    t.write_both(out, "patients")?;
+    t.write_parquet_and_csv(&out.join("patients.parquet"))?;
     let files = (patients.len() * SLICES * MODALITIES.len()) as u64;
     Ok((files, reused))
 }

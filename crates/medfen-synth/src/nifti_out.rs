@@ -11,8 +11,8 @@ use crate::cohort::Cohort;
 use crate::config::SynthConfig;
 use crate::ct::ExamScan;
 use crate::error::{Error, Result};
-use crate::tables::Table;
 use crate::truth;
+use medfen_io::Table;
 
 /// Exam-level label columns, one per code 1..=6: 1 when either ear has the code.
 pub const LABEL_COLUMNS: [&str; 6] = [
@@ -107,7 +107,7 @@ pub(crate) fn write(
                 .write(Vec::new(), Compression::fast());
             gz.write_all(&bytes).map_err(|e| Error::io(&path, e))?;
             let compressed = gz.finish().map_err(|e| Error::io(&path, e))?;
-            medfen_dicom::write_atomically(&path, &compressed, false)?;
+            medfen_io::write_atomically(&path, &compressed)?;
             progress(1);
             Ok(0)
         })
@@ -148,6 +148,7 @@ pub(crate) fn write(
     t.write_csv(&out.join("labels.csv"))?;
     let no_rows = vec![None; exams.len()];
     let no_defects = vec![None; exams.len()];
-    truth::ear_table(config, cohort, scans, &no_rows, &no_defects).write_both(out, "truth")?;
+    truth::ear_table(config, cohort, scans, &no_rows, &no_defects)
+        .write_parquet_and_csv(&out.join("truth.parquet"))?;
     Ok((exams.len() as u64, reused))
 }

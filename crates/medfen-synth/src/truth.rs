@@ -7,7 +7,7 @@ use crate::ct::{ExamScan, SeriesPlan, SeriesRole};
 use crate::defects::DefectKind;
 use crate::phantom::EarTruth;
 use crate::shapes::Aabb;
-use crate::tables::Table;
+use medfen_io::Table;
 
 /// A box's centre and extent in the voxels of `series` (canonical `[z, y, x]`).
 fn voxels(b: &Aabb, series: &SeriesPlan) -> ([f64; 3], [f64; 3]) {
@@ -89,7 +89,7 @@ pub(crate) fn ear_table(
         rows.iter().map(|(_, e)| Some(e.side.name().to_owned())),
     );
     t.int("code", rows.iter().map(|(_, e)| Some(i64::from(e.code))));
-    t.boolean(
+    t.flag(
         "label_blank",
         rows.iter().map(|(i, e)| exam(*i).blank[e.side.index()]),
     );
@@ -163,7 +163,7 @@ pub(crate) fn series_table(cohort: &Cohort, scans: &[ExamScan]) -> Table {
         "role",
         rows.iter().map(|(_, s)| Some(s.role.name().to_owned())),
     );
-    t.boolean(
+    t.flag(
         "intended",
         rows.iter().map(|(_, s)| s.role == SeriesRole::Bone),
     );
@@ -197,7 +197,7 @@ pub(crate) fn series_table(cohort: &Cohort, scans: &[ExamScan]) -> Table {
             rows.iter().map(|(_, s)| Some(s.origin[a])),
         );
     }
-    t.boolean(
+    t.flag(
         "instance_reversed",
         rows.iter().map(|(_, s)| s.instance_reversed),
     );

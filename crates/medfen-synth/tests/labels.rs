@@ -9,9 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
 use common::{TruthRow, read_csv};
-use medfen_synth::{
-    CODE_NAMES, DefectKind, LABEL_COLUMNS, LABEL_SHEET, PlantedDefect, SynthConfig, generate,
-};
+use medfen_synth::{DefectKind, LABEL_COLUMNS, LABEL_SHEET, PlantedDefect, SynthConfig, generate};
+use medfen_tasks::CODE_NAMES;
 
 fn sheet(path: &std::path::Path) -> Vec<Vec<Data>> {
     let mut book: Xlsx<_> = open_workbook(path).unwrap();

@@ -7,9 +7,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::manifest::read_manifest;
-use crate::table::Table;
+use medfen_io::Table;
+
+use crate::codes::{NUM_CODES, checked_code, code_index};
+use crate::error::Result;
+use crate::manifest::{Ear, read_manifest};
+use crate::split::{SplitName, SplitReport, SubsetName, subset_folders};
 
 /// A patient found in more than one split.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +37,7 @@ pub struct FileCounts {
     /// Ears.
     pub ears: usize,
     /// Labelled ears per code 1..=6.
-    pub ears_by_code: [usize; 6],
+    pub ears_by_code: [usize; NUM_CODES],
 }
 
 /// What the audit found.
@@ -53,6 +56,8 @@ pub struct AuditReport {
 /// The (exam id, side) of the ears of one file.
 type EarSet = BTreeSet<(u64, String)>;
 
+/// The columns of a split file the audit compares, read leniently so that a damaged
+/// file is reported, not refused.
 struct Rows {
     keys: Vec<(u64, String)>,
     patients: Vec<String>,
@@ -60,48 +65,43 @@ struct Rows {
     originals: Vec<Option<i64>>,
 }
 
+fn ear_keys(t: &Table) -> Result<Vec<(u64, String)>> {
+    let ids = t.ints("exam_id")?;
+    let sides = t.texts("side")?;
+    Ok(ids
+        .iter()
+        .zip(&sides)
+        .map(|(i, s)| {
+            (
+                i.and_then(|v| u64::try_from(v).ok()).unwrap_or_default(),
+                s.clone().unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
 fn read_rows(path: &Path) -> Result<Rows> {
-    let t = Table::read_parquet(path)?;
-    let ids = t.ints(path, "exam_id")?;
-    let sides = t.texts(path, "side")?;
+    let t = Table::read(path)?;
     Ok(Rows {
-        keys: ids
-            .iter()
-            .zip(&sides)
-            .map(|(i, s)| {
-                (
-                    i.and_then(|v| u64::try_from(v).ok()).unwrap_or_default(),
-                    s.clone().unwrap_or_default(),
-                )
-            })
-            .collect(),
+        keys: ear_keys(&t)?,
         patients: t
-            .texts(path, "patient_key")?
+            .texts("patient_key")?
             .into_iter()
             .map(Option::unwrap_or_default)
             .collect(),
-        codes: t.ints(path, "code")?,
-        originals: t.ints(path, "code_original")?,
+        codes: t.ints("code")?,
+        originals: t.ints("code_original")?,
     })
 }
 
-/// (exam id, side) of every row of a split CSV, in order.
-fn csv_keys(path: &Path) -> Result<Vec<(u64, String)>> {
-    let bad = |e: csv::Error| Error::table(path, e);
-    let mut r = csv::Reader::from_path(path).map_err(bad)?;
-    let h = r.headers().map_err(bad)?.clone();
-    let col = |n: &str| {
-        h.iter()
-            .position(|x| x == n)
-            .ok_or_else(|| Error::table(path, format!("no column `{n}`")))
-    };
-    let (id, side) = (col("exam_id")?, col("side")?);
-    r.records()
-        .map(|rec| {
-            let rec = rec.map_err(bad)?;
-            Ok((rec[id].parse().unwrap_or_default(), rec[side].to_string()))
-        })
-        .collect()
+/// Everything the audit has found so far.
+#[derive(Default)]
+struct Findings {
+    problems: Vec<String>,
+    overlaps: Vec<Overlap>,
+    counts: Vec<FileCounts>,
+    trains: Vec<(String, EarSet)>,
+    holdouts: BTreeMap<String, Vec<(String, EarSet)>>,
 }
 
 /// Audits the split folder `dir` (`<pct>pct/{train,val,test}.parquet`) against the
@@ -109,139 +109,24 @@ fn csv_keys(path: &Path) -> Result<Vec<(u64, String)>> {
 ///
 /// # Errors
 /// Unreadable files. Problems with the split itself are in the report (`ok` false).
-#[allow(clippy::too_many_lines)]
 pub fn audit(dir: &Path, manifest: &Path) -> Result<AuditReport> {
     let ears = read_manifest(manifest)?;
-    let by_key: BTreeMap<(u64, String), &crate::manifest::Ear> = ears
+    let by_key: BTreeMap<(u64, String), &Ear> = ears
         .iter()
         .map(|e| ((e.exam_id, e.side.name().to_string()), e))
         .collect();
-    let mut pct_dirs: Vec<(f64, String)> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .filter_map(std::result::Result::ok)
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_suffix("pct")?
-                .parse::<f64>()
-                .ok()
-                .map(|p| (p, name))
-        })
-        .collect();
-    pct_dirs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut problems = Vec::new();
-    let mut overlaps = Vec::new();
-    let mut counts = Vec::new();
-    if pct_dirs.is_empty() {
-        problems.push(format!("{}: no <pct>pct folders", dir.display()));
+    let subsets = subset_folders(dir)?;
+    let mut f = Findings::default();
+    if subsets.is_empty() {
+        f.problems
+            .push(format!("{}: no <pct>pct folders", dir.display()));
     }
-    let mut trains: Vec<(String, EarSet)> = Vec::new();
-    let mut holdouts: BTreeMap<String, Vec<(String, EarSet)>> = BTreeMap::new();
-    for (_, pct) in &pct_dirs {
-        let mut patient_files: BTreeMap<String, (BTreeSet<String>, BTreeSet<u64>)> =
-            BTreeMap::new();
-        for split in ["train", "val", "test", "external_test"] {
-            let path = dir.join(pct).join(format!("{split}.parquet"));
-            if !path.exists() {
-                if split != "external_test" {
-                    problems.push(format!("{}: missing", path.display()));
-                }
-                continue;
-            }
-            let rows = read_rows(&path)?;
-            let file = format!("{pct}/{split}");
-            let mut by_code = [0usize; 6];
-            for (k, key) in rows.keys.iter().enumerate() {
-                let entry = patient_files.entry(rows.patients[k].clone()).or_default();
-                entry.0.insert(split.to_string());
-                entry.1.insert(key.0);
-                if let Some(c) = rows.codes[k]
-                    .and_then(|c| usize::try_from(c).ok())
-                    .filter(|c| (1..=6).contains(c))
-                {
-                    by_code[c - 1] += 1;
-                }
-                match by_key.get(key) {
-                    None => problems.push(format!(
-                        "{file}: exam {} {} is not in the manifest",
-                        key.0, key.1
-                    )),
-                    Some(m) => {
-                        if m.patient_key != rows.patients[k] {
-                            problems.push(format!(
-                                "{file}: exam {} {} has another patient key than in the manifest",
-                                key.0, key.1
-                            ));
-                        }
-                        if m.code.map(i64::from) != rows.originals[k] {
-                            problems.push(format!(
-                                "{file}: exam {} {} has code {:?}, the manifest {:?}",
-                                key.0, key.1, rows.originals[k], m.code
-                            ));
-                        }
-                        if rows.codes[k].is_some() && rows.codes[k] != rows.originals[k] {
-                            problems.push(format!(
-                                "{file}: exam {} {}: code {:?} differs from its original {:?}",
-                                key.0, key.1, rows.codes[k], rows.originals[k]
-                            ));
-                        }
-                    }
-                }
-            }
-            let keys: BTreeSet<(u64, String)> = rows.keys.iter().cloned().collect();
-            let csv_path = path.with_extension("csv");
-            if csv_path.exists() && csv_keys(&csv_path)? != rows.keys {
-                problems.push(format!(
-                    "{file}: the CSV and Parquet files differ (edited by hand?)"
-                ));
-            }
-            if keys.len() != rows.keys.len() {
-                problems.push(format!("{file}: an ear appears twice"));
-            }
-            counts.push(FileCounts {
-                file: file.clone(),
-                patients: rows.patients.iter().collect::<BTreeSet<_>>().len(),
-                exams: keys.iter().map(|k| k.0).collect::<BTreeSet<_>>().len(),
-                ears: keys.len(),
-                ears_by_code: by_code,
-            });
-            if split == "train" {
-                trains.push((pct.clone(), keys));
-            } else {
-                holdouts
-                    .entry(split.to_string())
-                    .or_default()
-                    .push((pct.clone(), keys));
-            }
-        }
-        for (patient, (files, exams)) in patient_files {
-            if files.len() > 1 {
-                overlaps.push(Overlap {
-                    patient: patient.chars().take(12).collect(),
-                    files: files.iter().map(|s| format!("{pct}/{s}")).collect(),
-                    exams: exams.into_iter().collect(),
-                });
-            }
-        }
+    for subset in &subsets {
+        audit_subset(dir, subset, &by_key, &mut f)?;
     }
-    for w in trains.windows(2) {
-        let missing = w[0].1.difference(&w[1].1).count();
-        if missing > 0 {
-            problems.push(format!(
-                "{}/train is not nested in {}/train: {missing} ear(s) missing from the larger subset",
-                w[0].0, w[1].0
-            ));
-        }
-    }
-    for (split, files) in &holdouts {
-        for w in files.windows(2) {
-            if w[0].1 != w[1].1 {
-                problems.push(format!("{}/{split} and {}/{split} differ", w[0].0, w[1].0));
-            }
-        }
-    }
-    for o in &overlaps {
-        problems.push(format!(
+    check_nesting(&mut f);
+    for o in &f.overlaps {
+        f.problems.push(format!(
             "patient {}… is in {} (exams {})",
             o.patient,
             o.files.join(" and "),
@@ -252,26 +137,157 @@ pub fn audit(dir: &Path, manifest: &Path) -> Result<AuditReport> {
                 .join(", ")
         ));
     }
-    // A split.json made from another manifest means the files are stale.
-    let report_path = dir.join("split.json");
-    if report_path.exists() {
-        let v: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(&report_path).map_err(|e| Error::io(&report_path, e))?,
-        )
-        .map_err(|e| Error::table(&report_path, e))?;
-        let now = crate::table::file_sha256(manifest)?;
-        if v["manifest_sha256"].as_str() != Some(now.as_str()) {
-            problems.push(format!(
-                "{}: made from another manifest than {} (its SHA-256 differs)",
-                report_path.display(),
-                manifest.display()
+    check_manifest_hash(dir, manifest, &mut f)?;
+    Ok(AuditReport {
+        ok: f.problems.is_empty(),
+        overlaps: f.overlaps,
+        problems: f.problems,
+        counts: f.counts,
+    })
+}
+
+/// Audits the files of one subset folder: rows against the manifest, the CSV twins,
+/// and patients in two splits.
+fn audit_subset(
+    dir: &Path,
+    subset: &SubsetName,
+    by_key: &BTreeMap<(u64, String), &Ear>,
+    f: &mut Findings,
+) -> Result<()> {
+    let pct = &subset.folder;
+    let mut patient_files: BTreeMap<String, (BTreeSet<String>, BTreeSet<u64>)> = BTreeMap::new();
+    for split in SplitName::ALL {
+        let path = dir.join(pct).join(format!("{}.parquet", split.name()));
+        if !path.exists() {
+            if split != SplitName::ExternalTest {
+                f.problems.push(format!("{}: missing", path.display()));
+            }
+            continue;
+        }
+        let rows = read_rows(&path)?;
+        let file = format!("{pct}/{}", split.name());
+        for (k, key) in rows.keys.iter().enumerate() {
+            let entry = patient_files.entry(rows.patients[k].clone()).or_default();
+            entry.0.insert(split.name().to_string());
+            entry.1.insert(key.0);
+            check_row(&file, &rows, k, by_key, &mut f.problems);
+        }
+        let keys: EarSet = rows.keys.iter().cloned().collect();
+        let csv_path = path.with_extension("csv");
+        if csv_path.exists() && ear_keys(&Table::read(&csv_path)?)? != rows.keys {
+            f.problems.push(format!(
+                "{file}: the CSV and Parquet files differ (edited by hand?)"
+            ));
+        }
+        if keys.len() != rows.keys.len() {
+            f.problems.push(format!("{file}: an ear appears twice"));
+        }
+        f.counts.push(file_counts(&file, &rows, &keys));
+        if split == SplitName::Train {
+            f.trains.push((pct.clone(), keys));
+        } else {
+            f.holdouts
+                .entry(split.name().to_string())
+                .or_default()
+                .push((pct.clone(), keys));
+        }
+    }
+    for (patient, (files, exams)) in patient_files {
+        if files.len() > 1 {
+            f.overlaps.push(Overlap {
+                patient: patient.chars().take(12).collect(),
+                files: files.iter().map(|s| format!("{pct}/{s}")).collect(),
+                exams: exams.into_iter().collect(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Compares row `k` of a split file with the manifest.
+fn check_row(
+    file: &str,
+    rows: &Rows,
+    k: usize,
+    by_key: &BTreeMap<(u64, String), &Ear>,
+    problems: &mut Vec<String>,
+) {
+    let key = &rows.keys[k];
+    let Some(m) = by_key.get(key) else {
+        problems.push(format!(
+            "{file}: exam {} {} is not in the manifest",
+            key.0, key.1
+        ));
+        return;
+    };
+    if m.patient_key != rows.patients[k] {
+        problems.push(format!(
+            "{file}: exam {} {} has another patient key than in the manifest",
+            key.0, key.1
+        ));
+    }
+    if m.code.map(i64::from) != rows.originals[k] {
+        problems.push(format!(
+            "{file}: exam {} {} has code {:?}, the manifest {:?}",
+            key.0, key.1, rows.originals[k], m.code
+        ));
+    }
+    if rows.codes[k].is_some() && rows.codes[k] != rows.originals[k] {
+        problems.push(format!(
+            "{file}: exam {} {}: code {:?} differs from its original {:?}",
+            key.0, key.1, rows.codes[k], rows.originals[k]
+        ));
+    }
+}
+
+fn file_counts(file: &str, rows: &Rows, keys: &EarSet) -> FileCounts {
+    let mut by_code = [0usize; NUM_CODES];
+    for c in rows.codes.iter().filter_map(|c| c.and_then(checked_code)) {
+        by_code[code_index(c)] += 1;
+    }
+    FileCounts {
+        file: file.to_string(),
+        patients: rows.patients.iter().collect::<BTreeSet<_>>().len(),
+        exams: keys.iter().map(|k| k.0).collect::<BTreeSet<_>>().len(),
+        ears: keys.len(),
+        ears_by_code: by_code,
+    }
+}
+
+/// Training subsets nested, smallest first; val and test the same in every subset.
+fn check_nesting(f: &mut Findings) {
+    for w in f.trains.windows(2) {
+        let missing = w[0].1.difference(&w[1].1).count();
+        if missing > 0 {
+            f.problems.push(format!(
+                "{}/train is not nested in {}/train: {missing} ear(s) missing from the larger subset",
+                w[0].0, w[1].0
             ));
         }
     }
-    Ok(AuditReport {
-        ok: problems.is_empty(),
-        overlaps,
-        problems,
-        counts,
-    })
+    for (split, files) in &f.holdouts {
+        for w in files.windows(2) {
+            if w[0].1 != w[1].1 {
+                f.problems
+                    .push(format!("{}/{split} and {}/{split} differ", w[0].0, w[1].0));
+            }
+        }
+    }
+}
+
+/// A split.json made from another manifest means the files are stale.
+fn check_manifest_hash(dir: &Path, manifest: &Path, f: &mut Findings) -> Result<()> {
+    let report_path = dir.join("split.json");
+    if !report_path.exists() {
+        return Ok(());
+    }
+    let report: SplitReport = SplitReport::FORMAT.read(&report_path)?;
+    if report.manifest_sha256 != medfen_io::file_sha256(manifest)? {
+        f.problems.push(format!(
+            "{}: made from another manifest than {} (its SHA-256 differs)",
+            report_path.display(),
+            manifest.display()
+        ));
+    }
+    Ok(())
 }

@@ -1,7 +1,28 @@
 //! Diagnosis codes 1..=6 and the `N：name` cells of the label spreadsheet.
 
+/// Number of diagnosis codes; codes are `1..=NUM_CODES`.
+pub const NUM_CODES: usize = 6;
+
+/// The code `value` when it is one of the diagnosis codes (1..=6).
+///
+/// ```
+/// assert_eq!(medfen_tasks::checked_code(4), Some(4));
+/// assert_eq!(medfen_tasks::checked_code(0), None);
+/// assert_eq!(medfen_tasks::checked_code(7), None);
+/// ```
+pub fn checked_code(value: i64) -> Option<u8> {
+    u8::try_from(value)
+        .ok()
+        .filter(|c| (1..=NUM_CODES).contains(&usize::from(*c)))
+}
+
+/// The position of `code` (1..=6) in per-code arrays such as `[usize; NUM_CODES]`.
+pub fn code_index(code: u8) -> usize {
+    usize::from(code) - 1
+}
+
 /// Chinese names of codes 1..=6, as the spreadsheet writes them.
-pub const CODE_NAMES: [&str; 6] = [
+pub const CODE_NAMES: [&str; NUM_CODES] = [
     "慢性化脓性中耳炎",
     "中耳胆脂瘤",
     "分泌性中耳炎",
@@ -11,7 +32,7 @@ pub const CODE_NAMES: [&str; 6] = [
 ];
 
 /// English names of codes 1..=6.
-pub const CODE_NAMES_EN: [&str; 6] = [
+pub const CODE_NAMES_EN: [&str; NUM_CODES] = [
     "chronic suppurative otitis media",
     "cholesteatoma",
     "otitis media with effusion",
@@ -47,15 +68,13 @@ pub fn parse_diagnosis(text: &str) -> Result<Option<u8>, String> {
     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("`{number}` is not a code number"));
     }
-    let code: u32 = number
+    let value: i64 = number
         .parse()
         .map_err(|_| format!("`{number}` is not a code number"))?;
-    if !(1..=6).contains(&code) {
-        return Err(format!("unknown code {code} (codes are 1..6)"));
-    }
-    let code = code as u8;
+    let code = checked_code(value)
+        .ok_or_else(|| format!("unknown code {value} (codes are 1..{NUM_CODES})"))?;
     let name = name.trim();
-    let expected = CODE_NAMES[usize::from(code) - 1];
+    let expected = CODE_NAMES[code_index(code)];
     if !name.is_empty() && name != expected {
         return Err(format!(
             "code {code} is {expected}, but the cell names {name}"

@@ -128,6 +128,9 @@ pub enum Error {
     /// Reading DICOM failed.
     #[error(transparent)]
     Dicom(#[from] medfen_dicom::Error),
+    /// A stage file could not be read or written (medfen-io's error names it).
+    #[error(transparent)]
+    File(#[from] medfen_io::Error),
 }
 
 impl Error {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::labels::LabelTable;
-use crate::table::Table;
+use medfen_io::{FileFormat, Table};
 
 /// One part of the exam folder layout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -534,6 +534,8 @@ pub fn build_index(
 /// and everything that was not indexed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexReport {
+    /// [`IndexReport::FORMAT`]'s tag.
+    pub format: String,
     /// DICOM root (absolute).
     pub dicom_root: PathBuf,
     /// The label table and its SHA-256.
@@ -549,6 +551,15 @@ pub struct IndexReport {
     /// What was not indexed.
     #[serde(flatten)]
     pub not_indexed: NotIndexed,
+}
+
+impl IndexReport {
+    /// The format of `exams.json` (and so of the index beside it).
+    pub const FORMAT: FileFormat = FileFormat {
+        name: "medfen-exam-index",
+        version: 1,
+        written_by: "medfen index",
+    };
 }
 
 impl ExamIndex {
@@ -618,22 +629,197 @@ impl ExamIndex {
     /// I/O errors naming the file.
     pub fn write(&self, out: &Path, labels: &LabelTable) -> Result<IndexReport> {
         let table = self.table();
-        table.write_parquet(out)?;
-        table.write_csv(&out.with_extension("csv"))?;
+        table.write_parquet_and_csv(out)?;
         if !labels.quarantine.is_empty() {
             labels.write_quarantine(&out.with_extension("quarantine.csv"))?;
         }
         let root = std::path::absolute(&self.root).map_err(|e| Error::io(&self.root, e))?;
         let report = IndexReport {
+            format: IndexReport::FORMAT.tag(),
             dicom_root: root,
             labels: labels.summary.path.clone(),
-            labels_sha256: crate::table::file_sha256(&labels.summary.path)?,
+            labels_sha256: medfen_io::file_sha256(&labels.summary.path)?,
             label_summary: labels.summary.clone(),
             quarantine: labels.quarantine.clone(),
             exams: self.exams.len(),
             not_indexed: self.not_indexed.clone(),
         };
-        crate::table::write_json(&out.with_extension("json"), &report)?;
+        medfen_io::write_json(&out.with_extension("json"), &report)?;
         Ok(report)
+    }
+}
+
+/// An exam index as `medfen index` wrote it: `exams.json` (the report) and the exams of
+/// `exams.parquet`, by exam id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExamIndexFile {
+    /// The `exams.parquet` read.
+    pub path: PathBuf,
+    /// `exams.json`.
+    pub report: IndexReport,
+    /// One record per indexed exam, by exam id.
+    pub exams: Vec<ExamRecord>,
+}
+
+impl ExamIndexFile {
+    /// The DICOM root the index's relative folders start from.
+    pub fn dicom_root(&self) -> &Path {
+        &self.report.dicom_root
+    }
+}
+
+/// Reads the exam index at `path` (`exams.parquet`, with `exams.json` beside it).
+///
+/// # Errors
+/// A missing file, a report of another format version, a missing column or a row
+/// without an exam id, naming the file.
+pub fn read_exam_index(path: &Path) -> Result<ExamIndexFile> {
+    let report: IndexReport = IndexReport::FORMAT.read(&path.with_extension("json"))?;
+    let t = Table::read(path)?;
+    let exams = IndexColumns::read(&t)?.records(&t)?;
+    Ok(ExamIndexFile {
+        path: path.to_path_buf(),
+        report,
+        exams,
+    })
+}
+
+/// The columns of `exams.parquet`, as read.
+struct IndexColumns {
+    texts: BTreeMap<&'static str, Vec<Option<String>>>,
+    ints: BTreeMap<&'static str, Vec<Option<i64>>>,
+    floats: BTreeMap<&'static str, Vec<Option<f64>>>,
+    bools: BTreeMap<&'static str, Vec<Option<bool>>>,
+}
+
+const TEXT_COLUMNS: [&str; 17] = [
+    "label_date",
+    "folder_date",
+    "other_dirs",
+    "exam_dir",
+    "series_dir",
+    "first_file",
+    "series_uid",
+    "series_description",
+    "orientation",
+    "kernel",
+    "manufacturer",
+    "model",
+    "transfer_syntax",
+    "choice_reason",
+    "alternatives",
+    "qa_summary",
+    "label_rows",
+];
+const INT_COLUMNS: [&str; 11] = [
+    "exam_id",
+    "series_number",
+    "n_series",
+    "n_files",
+    "n_slices",
+    "rows",
+    "cols",
+    "qa_findings",
+    "unreadable_files",
+    "left_code",
+    "right_code",
+];
+const FLOAT_COLUMNS: [&str; 5] = [
+    "spacing_x",
+    "spacing_y",
+    "spacing_z",
+    "thickness",
+    "obliquity_deg",
+];
+const BOOL_COLUMNS: [&str; 2] = ["date_match", "ambiguous_match"];
+
+impl IndexColumns {
+    fn read(t: &Table) -> Result<Self> {
+        let mut c = Self {
+            texts: BTreeMap::new(),
+            ints: BTreeMap::new(),
+            floats: BTreeMap::new(),
+            bools: BTreeMap::new(),
+        };
+        for name in TEXT_COLUMNS {
+            c.texts.insert(name, t.texts(name)?);
+        }
+        for name in INT_COLUMNS {
+            c.ints.insert(name, t.ints(name)?);
+        }
+        for name in FLOAT_COLUMNS {
+            c.floats.insert(name, t.floats(name)?);
+        }
+        for name in BOOL_COLUMNS {
+            c.bools.insert(name, t.bools(name)?);
+        }
+        Ok(c)
+    }
+
+    fn text(&self, name: &str, row: usize) -> Option<String> {
+        self.texts[name][row].clone()
+    }
+
+    fn count(&self, name: &str, row: usize) -> usize {
+        self.ints[name][row]
+            .and_then(|v| usize::try_from(v).ok())
+            .unwrap_or_default()
+    }
+
+    fn code(&self, name: &str, row: usize) -> Option<u8> {
+        self.ints[name][row].and_then(crate::codes::checked_code)
+    }
+
+    fn records(&self, t: &Table) -> Result<Vec<ExamRecord>> {
+        (0..t.rows()).map(|i| self.record(t, i)).collect()
+    }
+
+    fn record(&self, t: &Table, i: usize) -> Result<ExamRecord> {
+        let exam_id = self.ints["exam_id"][i]
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or_else(|| Error::table(t.path(), format!("{}: no exam id", t.row_name(i))))?;
+        let text = |n: &str| self.text(n, i).unwrap_or_default();
+        let float = |n: &str| self.floats[n][i];
+        Ok(ExamRecord {
+            exam_id,
+            label_date: self.text("label_date", i),
+            folder_date: self.text("folder_date", i),
+            date_match: self.bools["date_match"][i],
+            ambiguous_match: self.bools["ambiguous_match"][i].unwrap_or_default(),
+            other_dirs: text("other_dirs")
+                .split(';')
+                .filter(|d| !d.is_empty())
+                .map(str::to_string)
+                .collect(),
+            exam_dir: text("exam_dir"),
+            series_dir: text("series_dir"),
+            first_file: text("first_file"),
+            series_uid: text("series_uid"),
+            series_number: self.ints["series_number"][i],
+            series_description: self.text("series_description", i),
+            n_series: self.count("n_series", i),
+            n_files: self.count("n_files", i),
+            n_slices: self.count("n_slices", i),
+            rows: self.count("rows", i),
+            cols: self.count("cols", i),
+            spacing_x: float("spacing_x").unwrap_or(f64::NAN),
+            spacing_y: float("spacing_y").unwrap_or(f64::NAN),
+            spacing_z: float("spacing_z").unwrap_or(f64::NAN),
+            thickness: float("thickness"),
+            orientation: self.text("orientation", i),
+            obliquity_deg: float("obliquity_deg"),
+            kernel: self.text("kernel", i),
+            manufacturer: self.text("manufacturer", i),
+            model: self.text("model", i),
+            transfer_syntax: text("transfer_syntax"),
+            choice_reason: text("choice_reason"),
+            alternatives: text("alternatives"),
+            qa_findings: self.count("qa_findings", i),
+            qa_summary: text("qa_summary"),
+            unreadable_files: self.count("unreadable_files", i),
+            left_code: self.code("left_code", i),
+            right_code: self.code("right_code", i),
+            label_rows: text("label_rows"),
+        })
     }
 }

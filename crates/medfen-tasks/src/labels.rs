@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::parse_diagnosis;
 use crate::error::{Error, LabelProblem, Result};
-use crate::table::Table;
+use medfen_io::Table;
 
 /// Column names of the label table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,7 +151,7 @@ impl LabelTable {
         t.text("column", q.iter().map(|r| Some(r.problem.column.clone())));
         t.text("text", q.iter().map(|r| Some(r.problem.text.clone())));
         t.text("reason", q.iter().map(|r| Some(r.problem.reason.clone())));
-        t.write_csv(path)
+        Ok(t.write_csv(path)?)
     }
 }
 

@@ -50,30 +50,39 @@
 mod audit;
 mod codes;
 mod error;
+mod evaluation;
 mod index;
 mod labels;
 mod manifest;
 mod patient_key;
+mod predictions;
 mod prepare;
 mod split;
-pub mod table;
 mod tasks;
 
 pub use audit::{AuditReport, FileCounts, Overlap, audit};
-pub use codes::{CODE_NAMES, CODE_NAMES_EN, parse_diagnosis};
+pub use codes::{CODE_NAMES, CODE_NAMES_EN, NUM_CODES, checked_code, code_index, parse_diagnosis};
 pub use error::{Error, LabelProblem, Result};
+pub use evaluation::{EvalReport, Thresholds};
 pub use index::{
-    ExamIndex, ExamMatch, ExamRecord, FailedExam, IndexOptions, IndexReport, LayoutPart,
-    NotIndexed, SkippedFile, UnlabelledExam, UnmatchedLabel, build_index,
+    ExamIndex, ExamIndexFile, ExamMatch, ExamRecord, FailedExam, IndexOptions, IndexReport,
+    LayoutPart, NotIndexed, SkippedFile, UnlabelledExam, UnmatchedLabel, build_index,
+    read_exam_index,
 };
 pub use labels::{
     ExamLabels, LabelColumns, LabelOptions, LabelSummary, LabelTable, Quarantined, read_labels,
 };
-pub use manifest::{Ear, ManifestReport, Side, build_manifest, read_manifest, write_manifest};
+pub use manifest::{
+    Ear, ManifestReport, Side, build_manifest, exams_where, read_manifest, read_manifest_report,
+    write_manifest,
+};
 pub use patient_key::{KeySource, PatientKeySecret, default_secret_path};
+pub use predictions::{
+    PREDICTIONS_FORMAT, Prediction, PredictionTable, TopSlice, Z_DECIMALS, round_mm,
+};
 pub use prepare::{Prepared, prepare};
 pub use split::{
-    KeepMode, SplitCounts, SplitEar, SplitName, SplitOptions, SplitPlan, SplitReport, Subset,
-    make_split,
+    KeepMode, SplitCounts, SplitEar, SplitFolder, SplitName, SplitOptions, SplitPlan, SplitReport,
+    Subset, SubsetName, make_split, read_split_file,
 };
 pub use tasks::{Task, TaskKind, TaskRegistry};

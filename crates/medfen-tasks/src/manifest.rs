@@ -2,15 +2,17 @@
 //! columns, keyed patient hash and header metadata. No identifier of a person is
 //! written: the patient key is an HMAC, and neither UIDs nor names are copied.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use medfen_io::{FileFormat, Table};
+
 use crate::error::{Error, Result};
-use crate::index::IndexReport;
+use crate::index::{ExamRecord, read_exam_index};
 use crate::patient_key::{KeySource, PatientKeySecret};
-use crate::table::{Table, file_sha256, write_json};
 use crate::tasks::TaskRegistry;
 
 /// The patient's side of an ear.
@@ -63,9 +65,11 @@ pub struct Ear {
     pub series_dir: String,
 }
 
-/// What the manifest was made from.
+/// What the manifest was made from (`ears.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestReport {
+    /// [`ManifestReport::FORMAT`]'s tag.
+    pub format: String,
     /// The index it was made from.
     pub index: PathBuf,
     /// SHA-256 of the index.
@@ -88,6 +92,15 @@ pub struct ManifestReport {
     pub tasks: TaskRegistry,
 }
 
+impl ManifestReport {
+    /// The format of `ears.json` (and so of the manifest beside it).
+    pub const FORMAT: FileFormat = FileFormat {
+        name: "medfen-ear-manifest",
+        version: 1,
+        written_by: "medfen manifest",
+    };
+}
+
 /// Reads the index at `index` (`exams.parquet`, with `exams.json` beside it), reads
 /// one header per exam for the patient key, and returns the ears (two per exam, by
 /// exam id then left, right) with the full manifest table.
@@ -101,26 +114,44 @@ pub fn build_manifest(
     tasks: &TaskRegistry,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(Vec<Ear>, Table, ManifestReport)> {
-    let report_path = index.with_extension("json");
-    let report: IndexReport = serde_json::from_slice(
-        &std::fs::read(&report_path).map_err(|e| Error::io(&report_path, e))?,
-    )
-    .map_err(|e| Error::table(&report_path, format!("not an index report: {e}")))?;
-    let root = dicom_root.map_or_else(|| report.dicom_root.clone(), Path::to_path_buf);
-    let t = Table::read_parquet(index)?;
-    let exam_ids = t.ints(index, "exam_id")?;
-    let first_files = t.texts(index, "first_file")?;
-    let exam_dirs = t.texts(index, "exam_dir")?;
-    let series_dirs = t.texts(index, "series_dir")?;
-    let label_dates = t.texts(index, "label_date")?;
-    let folder_dates = t.texts(index, "folder_date")?;
-    let left = t.ints(index, "left_code")?;
-    let right = t.ints(index, "right_code")?;
+    let index_file = read_exam_index(index)?;
+    let root = dicom_root.map_or_else(|| index_file.dicom_root().to_path_buf(), Path::to_path_buf);
+    let exams = &index_file.exams;
+    let keys = patient_keys(exams, &root, secret, progress)?;
+    let ears: Vec<Ear> = exams
+        .iter()
+        .zip(&keys)
+        .flat_map(|(exam, key)| ears_of(exam, key))
+        .collect();
+    let table = manifest_table(&ears, exams, tasks);
+    let report = ManifestReport {
+        format: ManifestReport::FORMAT.tag(),
+        index: index.to_path_buf(),
+        index_sha256: medfen_io::file_sha256(index)?,
+        dicom_root: root,
+        secret_fingerprint: secret.fingerprint(),
+        ears: ears.len(),
+        labelled_ears: ears.iter().filter(|e| e.code.is_some()).count(),
+        patients: 0,
+        patients_with_several_exams: 0,
+        key_sources: key_source_counts(&keys),
+        tasks: tasks.clone(),
+    };
+    let report = with_patient_counts(report, &ears);
+    Ok((ears, table, report))
+}
 
-    let keys: Vec<(String, KeySource)> = first_files
+/// The keyed patient hash of every exam, from the header of its first file.
+fn patient_keys(
+    exams: &[ExamRecord],
+    root: &Path,
+    secret: &PatientKeySecret,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<(String, KeySource)>> {
+    exams
         .par_iter()
-        .map(|f| -> Result<(String, KeySource)> {
-            let path = root.join(f.as_deref().unwrap_or_default());
+        .map(|exam| -> Result<(String, KeySource)> {
+            let path = root.join(&exam.first_file);
             let h = medfen_dicom::read_header(&path)?;
             progress(1);
             secret
@@ -136,33 +167,26 @@ pub fn build_manifest(
                     )
                 })
         })
-        .collect::<Result<_>>()?;
+        .collect()
+}
 
-    let code = |v: Option<i64>| {
-        v.and_then(|c| u8::try_from(c).ok())
-            .filter(|c| (1..=6).contains(c))
-    };
-    let mut ears = Vec::with_capacity(2 * exam_ids.len());
-    let mut rows: Vec<usize> = Vec::with_capacity(2 * exam_ids.len());
-    for (i, id) in exam_ids.iter().enumerate() {
-        let exam_id = id
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or_else(|| Error::table(index, format!("row {}: no exam id", i + 1)))?;
-        for (side, c) in [(Side::Left, left[i]), (Side::Right, right[i])] {
-            ears.push(Ear {
-                exam_id,
-                side,
-                code: code(c),
-                patient_key: keys[i].0.clone(),
-                key_source: keys[i].1,
-                date: label_dates[i].clone().or_else(|| folder_dates[i].clone()),
-                exam_dir: exam_dirs[i].clone().unwrap_or_default(),
-                series_dir: series_dirs[i].clone().unwrap_or_default(),
-            });
-            rows.push(i);
-        }
-    }
+/// The two ears of `exam`, left then right.
+fn ears_of(exam: &ExamRecord, key: &(String, KeySource)) -> [Ear; 2] {
+    [(Side::Left, exam.left_code), (Side::Right, exam.right_code)].map(|(side, code)| Ear {
+        exam_id: exam.exam_id,
+        side,
+        code,
+        patient_key: key.0.clone(),
+        key_source: key.1,
+        date: exam.label_date.clone().or_else(|| exam.folder_date.clone()),
+        exam_dir: exam.exam_dir.clone(),
+        series_dir: exam.series_dir.clone(),
+    })
+}
 
+/// The manifest table: the ears' columns, a task column pair per binary task, and
+/// header metadata copied from each ear's exam.
+fn manifest_table(ears: &[Ear], exams: &[ExamRecord], tasks: &TaskRegistry) -> Table {
     let mut out = Table::new();
     #[allow(clippy::cast_possible_wrap)]
     out.int("exam_id", ears.iter().map(|e| Some(e.exam_id as i64)));
@@ -197,64 +221,74 @@ pub fn build_manifest(
         "series_dir",
         ears.iter().map(|e| Some(e.series_dir.clone())),
     );
-    // Header metadata, copied from the index row of the exam.
-    for name in [
-        "manufacturer",
-        "model",
-        "kernel",
-        "orientation",
-        "transfer_syntax",
-    ] {
-        let v = t.texts(index, name)?;
-        out.text(name, rows.iter().map(|&i| v[i].clone()));
-    }
-    for name in [
-        "spacing_x",
-        "spacing_y",
-        "spacing_z",
-        "thickness",
-        "obliquity_deg",
-    ] {
-        let v = t.floats(index, name)?;
-        out.float(name, rows.iter().map(|&i| v[i]));
-    }
-    for name in ["n_slices", "rows", "cols", "qa_findings"] {
-        let v = t.ints(index, name)?;
-        out.int(name, rows.iter().map(|&i| v[i]));
-    }
-    let dm = t.bools(index, "date_match")?;
-    out.boolean("date_match", rows.iter().map(|&i| dm[i]));
+    header_columns(&mut out, exams);
+    out
+}
 
-    let mut patients: std::collections::BTreeMap<&str, std::collections::BTreeSet<u64>> =
-        std::collections::BTreeMap::new();
-    for e in &ears {
+/// A column of the manifest taken from an exam's index record.
+type FromExam<T> = (&'static str, fn(&ExamRecord) -> T);
+
+/// Header metadata of each exam, repeated for its two ears.
+fn header_columns(out: &mut Table, exams: &[ExamRecord]) {
+    let per_ear = || exams.iter().flat_map(|e| [e, e]);
+    let texts: [FromExam<Option<String>>; 5] = [
+        ("manufacturer", |e| e.manufacturer.clone()),
+        ("model", |e| e.model.clone()),
+        ("kernel", |e| e.kernel.clone()),
+        ("orientation", |e| e.orientation.clone()),
+        ("transfer_syntax", |e| Some(e.transfer_syntax.clone())),
+    ];
+    for (name, get) in texts {
+        out.text(name, per_ear().map(get));
+    }
+    let floats: [FromExam<Option<f64>>; 5] = [
+        ("spacing_x", |e| Some(e.spacing_x)),
+        ("spacing_y", |e| Some(e.spacing_y)),
+        ("spacing_z", |e| Some(e.spacing_z)),
+        ("thickness", |e| e.thickness),
+        ("obliquity_deg", |e| e.obliquity_deg),
+    ];
+    for (name, get) in floats {
+        out.float(name, per_ear().map(get));
+    }
+    let count = |v: usize| Some(i64::try_from(v).unwrap_or(i64::MAX));
+    let ints: [FromExam<usize>; 4] = [
+        ("n_slices", |e| e.n_slices),
+        ("rows", |e| e.rows),
+        ("cols", |e| e.cols),
+        ("qa_findings", |e| e.qa_findings),
+    ];
+    for (name, get) in ints {
+        out.int(name, per_ear().map(|e| count(get(e))));
+    }
+    out.boolean("date_match", per_ear().map(|e| e.date_match));
+}
+
+fn key_source_counts(keys: &[(String, KeySource)]) -> Vec<(String, usize)> {
+    [
+        KeySource::PatientId,
+        KeySource::PatientName,
+        KeySource::StudyUid,
+    ]
+    .into_iter()
+    .map(|s| {
+        let n = keys.iter().filter(|(_, k)| *k == s).count();
+        (s.name().to_string(), n)
+    })
+    .collect()
+}
+
+fn with_patient_counts(mut report: ManifestReport, ears: &[Ear]) -> ManifestReport {
+    let mut patients: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    for e in ears {
         patients
             .entry(&e.patient_key)
             .or_default()
             .insert(e.exam_id);
     }
-    let mut key_sources: Vec<(String, usize)> = Vec::new();
-    for s in [
-        KeySource::PatientId,
-        KeySource::PatientName,
-        KeySource::StudyUid,
-    ] {
-        let n = keys.iter().filter(|(_, k)| *k == s).count();
-        key_sources.push((s.name().to_string(), n));
-    }
-    let report = ManifestReport {
-        index: index.to_path_buf(),
-        index_sha256: file_sha256(index)?,
-        dicom_root: root,
-        secret_fingerprint: secret.fingerprint(),
-        ears: ears.len(),
-        labelled_ears: ears.iter().filter(|e| e.code.is_some()).count(),
-        patients: patients.len(),
-        patients_with_several_exams: patients.values().filter(|s| s.len() > 1).count(),
-        key_sources,
-        tasks: tasks.clone(),
-    };
-    Ok((ears, out, report))
+    report.patients = patients.len();
+    report.patients_with_several_exams = patients.values().filter(|s| s.len() > 1).count();
+    report
 }
 
 /// Writes `ears.parquet`, `ears.csv` and `ears.json` for `out` (`.../ears.parquet`).
@@ -262,28 +296,37 @@ pub fn build_manifest(
 /// # Errors
 /// I/O errors naming the file.
 pub fn write_manifest(out: &Path, table: &Table, report: &ManifestReport) -> Result<()> {
-    table.write_parquet(out)?;
-    table.write_csv(&out.with_extension("csv"))?;
-    write_json(&out.with_extension("json"), report)
+    table.write_parquet_and_csv(out)?;
+    Ok(medfen_io::write_json(&out.with_extension("json"), report)?)
 }
 
-/// Reads the ears of a manifest (`ears.parquet`).
+/// Reads the report of a manifest (`ears.json` beside `ears.parquet`).
 ///
 /// # Errors
-/// A missing file or column, naming it.
+/// A missing file or one of another format version, naming it.
+pub fn read_manifest_report(path: &Path) -> Result<ManifestReport> {
+    Ok(ManifestReport::FORMAT.read(&path.with_extension("json"))?)
+}
+
+/// Reads the ears of a manifest (`ears.parquet`, its `ears.json` checked for the
+/// format version).
+///
+/// # Errors
+/// A missing file or column, a report of another format version, naming it.
 pub fn read_manifest(path: &Path) -> Result<Vec<Ear>> {
-    let t = Table::read_parquet(path)?;
-    let ids = t.ints(path, "exam_id")?;
-    let sides = t.texts(path, "side")?;
-    let codes = t.ints(path, "code")?;
-    let keys = t.texts(path, "patient_key")?;
-    let sources = t.texts(path, "key_source")?;
-    let dates = t.texts(path, "date")?;
-    let exam_dirs = t.texts(path, "exam_dir")?;
-    let series_dirs = t.texts(path, "series_dir")?;
+    read_manifest_report(path)?;
+    let t = Table::read(path)?;
+    let ids = t.ints("exam_id")?;
+    let sides = t.texts("side")?;
+    let codes = t.ints("code")?;
+    let keys = t.texts("patient_key")?;
+    let sources = t.texts("key_source")?;
+    let dates = t.texts("date")?;
+    let exam_dirs = t.texts("exam_dir")?;
+    let series_dirs = t.texts("series_dir")?;
     (0..t.rows())
         .map(|i| {
-            let bad = |what: &str| Error::table(path, format!("row {}: {what}", i + 1));
+            let bad = |what: &str| Error::table(path, format!("{}: {what}", t.row_name(i)));
             Ok(Ear {
                 exam_id: ids[i]
                     .and_then(|v| u64::try_from(v).ok())
@@ -292,7 +335,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Ear>> {
                     .as_deref()
                     .and_then(Side::parse)
                     .ok_or_else(|| bad("side is not left/right"))?,
-                code: codes[i].and_then(|c| u8::try_from(c).ok()),
+                code: codes[i].and_then(crate::codes::checked_code),
                 patient_key: keys[i]
                     .clone()
                     .filter(|k| !k.is_empty())
@@ -308,4 +351,22 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Ear>> {
             })
         })
         .collect()
+}
+
+/// The exams of the manifest at `path` whose column `column` reads `value` (a site, a
+/// scanner, ...): how `medfen split --external-test COLUMN=VALUE` picks its exams.
+///
+/// # Errors
+/// As [`read_manifest`]; a column the manifest lacks (listing those it has).
+pub fn exams_where(path: &Path, column: &str, value: &str) -> Result<BTreeSet<u64>> {
+    read_manifest_report(path)?;
+    let t = Table::read(path)?;
+    let values = t.texts(column)?;
+    let ids = t.ints("exam_id")?;
+    Ok(values
+        .iter()
+        .zip(&ids)
+        .filter(|(v, _)| v.as_deref() == Some(value))
+        .filter_map(|(_, id)| id.and_then(|i| u64::try_from(i).ok()))
+        .collect())
 }

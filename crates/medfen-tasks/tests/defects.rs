@@ -89,10 +89,10 @@ fn every_planted_defect_is_reported() {
         );
     }
     // Broken files inside a chosen series leave a gap the index reports.
-    let t = medfen_tasks::table::Table::read_parquet(&p.work.join("exams.parquet")).unwrap();
+    let t = medfen_io::Table::read(&p.work.join("exams.parquet")).unwrap();
     let path = p.work.join("exams.parquet");
-    let unreadable = t.ints(&path, "unreadable_files").unwrap();
-    let qa = t.ints(&path, "qa_findings").unwrap();
+    let unreadable = t.ints("unreadable_files").unwrap();
+    let qa = t.ints("qa_findings").unwrap();
     let broken = planted
         .iter()
         .filter(|d| d.kind == DefectKind::BrokenDicom)

@@ -5,8 +5,9 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use medfen_io::Table;
 use medfen_synth::SynthConfig;
-use medfen_tasks::{PatientKeySecret, TaskRegistry, build_manifest, read_manifest, table::Table};
+use medfen_tasks::{PatientKeySecret, TaskRegistry, build_manifest, read_manifest};
 
 #[test]
 fn ears_tasks_and_keys_without_identifiers() {
@@ -18,7 +19,7 @@ fn ears_tasks_and_keys_without_identifiers() {
         .with_repeat_patients(0.4);
     let p = common::run(dir.path(), config);
     let ears = read_manifest(&p.manifest).unwrap();
-    let t = Table::read_parquet(&p.manifest).unwrap();
+    let t = Table::read(&p.manifest).unwrap();
     assert_eq!(ears.len(), 60);
     // both sides of every exam, in order
     for pair in ears.chunks(2) {
@@ -66,9 +67,9 @@ fn ears_tasks_and_keys_without_identifiers() {
     assert!(distinct.len() < 30, "no patient has two exams");
     // task columns
     let path = &p.manifest;
-    let codes = t.ints(path, "code").unwrap();
-    let valid = t.bools(path, "task_valid__normal_vs_diseased").unwrap();
-    let y = t.floats(path, "task_y__normal_vs_diseased").unwrap();
+    let codes = t.ints("code").unwrap();
+    let valid = t.bools("task_valid__normal_vs_diseased").unwrap();
+    let y = t.floats("task_y__normal_vs_diseased").unwrap();
     for k in 0..codes.len() {
         let want = match codes[k] {
             Some(5) => Some(0.0),

@@ -6,10 +6,9 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use medfen_io::Table;
 use medfen_synth::{CodeFrequencies, SynthConfig};
-use medfen_tasks::{
-    KeepMode, SplitName, SplitOptions, audit, make_split, read_manifest, table::Table,
-};
+use medfen_tasks::{KeepMode, SplitName, SplitOptions, audit, make_split, read_manifest};
 
 fn dataset(dir: &std::path::Path) -> common::Pipeline {
     // Many patients with several exams, and a rare code 4 (about 2% of ears).
@@ -137,8 +136,8 @@ fn code_filters_apply_before_stratification() {
     )
     .unwrap();
     for e in &mask.ears {
-        assert!(e.ear.code.is_none_or(|c| c == 2 || c == 5));
-        if e.ear.code.is_none() {
+        assert!(e.code.is_none_or(|c| c == 2 || c == 5));
+        if e.code.is_none() {
             assert!(e.code_original.is_none_or(|c| c != 2 && c != 5));
         }
     }
@@ -178,11 +177,11 @@ fn the_audit_fails_on_planted_leakage_broken_nesting_and_a_stale_manifest() {
     // Plant an overlap: the first training ear's row is copied into 20pct/val.
     let train_path = out.join("20pct/train.parquet");
     let val_path = out.join("20pct/val.parquet");
-    let train = Table::read_parquet(&train_path).unwrap();
-    let val = Table::read_parquet(&val_path).unwrap();
+    let train = Table::read(&train_path).unwrap();
+    let val = Table::read(&val_path).unwrap();
     let mut leaked = Table::new();
     for name in val.names() {
-        use medfen_tasks::table::Values;
+        use medfen_io::Column as Values;
         let v = match (val.column(name).unwrap(), train.column(name).unwrap()) {
             (Values::Int(a), Values::Int(b)) => {
                 Values::Int(a.iter().chain(&b[..1]).copied().collect())
@@ -216,13 +215,13 @@ fn the_audit_fails_on_planted_leakage_broken_nesting_and_a_stale_manifest() {
     assert!(audit(&out, &p.manifest).unwrap().ok);
 
     // Break nesting: drop an ear of 1pct from 20pct/train.
-    let small = Table::read_parquet(&out.join("1pct/train.parquet")).unwrap();
-    let first = small.ints(&train_path, "exam_id").unwrap()[0];
-    let ids = train.ints(&train_path, "exam_id").unwrap();
+    let small = Table::read(&out.join("1pct/train.parquet")).unwrap();
+    let first = small.ints("exam_id").unwrap()[0];
+    let ids = train.ints("exam_id").unwrap();
     let keep: Vec<usize> = (0..train.rows()).filter(|&i| ids[i] != first).collect();
     let mut cut = Table::new();
     for name in train.names() {
-        use medfen_tasks::table::Values;
+        use medfen_io::Column as Values;
         let v = match train.column(name).unwrap() {
             Values::Int(a) => Values::Int(keep.iter().map(|&i| a[i]).collect()),
             Values::Text(a) => Values::Text(keep.iter().map(|&i| a[i].clone()).collect()),
@@ -247,10 +246,15 @@ fn the_audit_fails_on_planted_leakage_broken_nesting_and_a_stale_manifest() {
     // A manifest that changed since the split: stale.
     let mut bytes = std::fs::read(&p.manifest).unwrap();
     let other = dir.path().join("other.parquet");
+    std::fs::copy(
+        p.manifest.with_extension("json"),
+        other.with_extension("json"),
+    )
+    .unwrap();
     bytes.extend_from_slice(b"");
     std::fs::write(&other, &bytes).unwrap();
     assert!(audit(&out, &other).unwrap().ok, "same bytes, same hash");
-    let t = Table::read_parquet(&p.manifest).unwrap();
+    let t = Table::read(&p.manifest).unwrap();
     let mut changed = Table::new();
     for name in t.names() {
         changed.push(name, t.column(name).unwrap().clone());

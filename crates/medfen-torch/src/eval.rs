@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use medfen_metrics::ThresholdRule;
 use medfen_models::DeviceChoice;
-use medfen_models::train::{EvalOptions, EvalReport, evaluate};
+use medfen_models::eval::{EvalOptions, evaluate};
+use medfen_tasks::{EvalReport, SplitName};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -31,7 +32,7 @@ pub struct Args {
     run: PathBuf,
     /// val, test or external_test.
     #[arg(long, default_value = "test")]
-    split: String,
+    split: SplitName,
     /// best or last.
     #[arg(long, default_value = "best")]
     checkpoint: String,
@@ -59,7 +60,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<ExitCode> {
     let report = evaluate(&EvalOptions {
         run: args.run.clone(),
-        split: args.split.clone(),
+        split: args.split,
         cache: args.cache.clone(),
         checkpoint: args.checkpoint.clone(),
         device: args.device.resolve()?,

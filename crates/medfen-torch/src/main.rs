@@ -13,7 +13,7 @@ mod train;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use medfen_cli::logging::{self, LogArgs};
+use medfen_app::LogArgs;
 
 // Referenced so the dependency (kept for its build metadata) is not reported unused.
 use torch_sys as _;
@@ -47,7 +47,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log);
+    medfen_app::init_logging(cli.log);
     let result = match cli.command {
         Command::Doctor(args) => doctor::run(&args),
         Command::Train(args) => train::run(&args),

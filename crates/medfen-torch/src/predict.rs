@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use medfen_models::DeviceChoice;
-use medfen_models::train::{EarPrediction, predict_exams, read_run_config, resolve_task};
+use medfen_models::predict::predict_exams;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -14,9 +14,11 @@ Examples:
 
 Each EXAM is a folder with the exam's DICOM files (series subfolders allowed); the
 series is chosen by medfen's rules and both ears are extracted exactly as the run's
-cache did. Output (CSV or Parquet by extension): exam, side, y_prob (or prob_<class>),
-y_pred at the run's frozen val threshold (0.5 with a warning when `medfen eval --split
-val` has not been run), and the top attention slices with z in mm.";
+cache did. Output (CSV or Parquet by extension) in the prediction schema `medfen eval`
+writes (docs/formats.md): exam_id (the folder's name when it is a number), side, source
+(the folder as given), y_prob (or prob_<class>), y_pred at the run's frozen val
+threshold (0.5 with a warning when `medfen eval --split val` has not been run), the
+threshold, and the top attention slices with their source slice and z in mm.";
 
 /// Options of `medfen predict`.
 #[derive(clap::Args, Debug)]
@@ -40,23 +42,16 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<ExitCode> {
-    let config = read_run_config(&args.run)?;
-    let task = resolve_task(&config)?;
-    let preds = predict_exams(
+    let table = predict_exams(
         &args.run,
         &args.checkpoint,
         &args.exams,
         args.device.resolve()?,
     )?;
-    let table = EarPrediction::table(&preds, &task.class_names);
-    match args.out.extension().and_then(|e| e.to_str()) {
-        Some("csv") => table.write_csv(&args.out)?,
-        Some("parquet") => table.write_parquet(&args.out)?,
-        _ => bail!("--out {}: use a .csv or .parquet file", args.out.display()),
-    }
+    table.write(&args.out)?;
     println!(
         "{} ears of {} exams -> {}",
-        preds.len(),
+        table.rows.len(),
         args.exams.len(),
         args.out.display()
     );

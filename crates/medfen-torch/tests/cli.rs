@@ -163,7 +163,9 @@ fn train_eval_and_predict_from_the_command_line() {
     let csv = std::fs::read_to_string(run.join("eval/test-best/predictions.csv")).unwrap();
     let header = csv.lines().next().unwrap();
     assert!(
-        header.starts_with("exam_id,side,code,y_true,y_pred,y_prob,top1_slice"),
+        header.starts_with(
+            "exam_id,side,source,patient_key,code,in_task,y_true,y_pred,y_prob,threshold,top1_slice"
+        ),
         "{header}"
     );
     assert!(run.join("thresholds.json").exists());

@@ -11,7 +11,7 @@ use crate::spec::CacheSpec;
 
 mod settings;
 
-pub use settings::Augment;
+pub use settings::{Augment, AugmentPreset};
 
 /// The random stream of one sample.
 pub(crate) struct SampleRng(pub(crate) ChaCha8Rng);

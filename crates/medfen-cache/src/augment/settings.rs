@@ -163,3 +163,65 @@ impl Augment {
         1 + self.extra_windows.len()
     }
 }
+
+/// The named augmentations `medfen train --augment` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AugmentPreset {
+    /// [`Augment::default`]: window jitter, an affine for half the ears, intensity,
+    /// gamma and noise on every ear.
+    #[default]
+    Medfen,
+    /// [`Augment::original`]: the Python pipeline's recipe (window jitter, flips p 0.2,
+    /// intensity p 0.6, gamma and noise p 0.2, no affine), in its order.
+    Original,
+    /// [`Augment::eval`]: the window only.
+    None,
+}
+
+impl AugmentPreset {
+    /// Every preset's name, as `--augment` takes it.
+    pub const NAMES: [&'static str; 3] = ["medfen", "original", "none"];
+
+    /// The preset's augmentation with the window (`level`, `width`), HU.
+    pub fn with_window(self, window_level: f32, window_width: f32) -> Augment {
+        let base = match self {
+            Self::Medfen => Augment::default(),
+            Self::Original => Augment::original(),
+            Self::None => return Augment::eval(window_level, window_width),
+        };
+        Augment {
+            window_level,
+            window_width,
+            ..base
+        }
+    }
+}
+
+impl std::fmt::Display for AugmentPreset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Self::Medfen => "medfen",
+            Self::Original => "original",
+            Self::None => "none",
+        };
+        f.write_str(name)
+    }
+}
+
+impl std::str::FromStr for AugmentPreset {
+    type Err = String;
+
+    /// Parses `medfen`, `original` or `none`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "medfen" => Ok(Self::Medfen),
+            "original" => Ok(Self::Original),
+            "none" => Ok(Self::None),
+            _ => Err(format!(
+                "unknown augmentation `{s}`: expected {}",
+                Self::NAMES.join(", ")
+            )),
+        }
+    }
+}

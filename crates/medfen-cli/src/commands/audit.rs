@@ -6,8 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::output;
-
 const EXAMPLES: &str = "\
 Examples:
   medfen audit --splits work/splits/main --manifest work/ears.parquet
@@ -40,7 +38,7 @@ pub struct AuditArgs {
 pub fn run(args: &AuditArgs) -> Result<ExitCode> {
     let report = medfen_tasks::audit(&args.splits, &args.manifest)?;
     if args.json {
-        output::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        medfen_app::print_json(&report)?;
     } else {
         let mut t = String::new();
         let _ = writeln!(t, "medfen audit: {}", args.splits.display());
@@ -61,7 +59,7 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
             let _ = writeln!(t, "  problem: {p}");
         }
         let _ = writeln!(t, "  result: {}", if report.ok { "ok" } else { "FAILED" });
-        output::print(&t)?;
+        medfen_app::print(&t)?;
     }
     Ok(if report.ok {
         ExitCode::SUCCESS

@@ -10,8 +10,7 @@ use medfen_cache::{
     sources_from, verify_cache,
 };
 
-use crate::output;
-use crate::progress::Progress;
+use medfen_app::Progress;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -148,7 +147,7 @@ pub fn run(args: &CacheArgs) -> Result<ExitCode> {
         Some(CacheAction::Verify { dir }) => {
             let r = verify_cache(dir)?;
             if args.json {
-                output::print(&format!("{}\n", serde_json::to_string_pretty(&r)?))?;
+                medfen_app::print_json(&r)?;
             } else {
                 let mut t = format!(
                     "medfen cache verify: {}\n  {} records checked\n",
@@ -162,7 +161,7 @@ pub fn run(args: &CacheArgs) -> Result<ExitCode> {
                     let _ = writeln!(t, "  problem: {p}");
                 }
                 let _ = writeln!(t, "  result: {}", if r.ok() { "ok" } else { "FAILED" });
-                output::print(&t)?;
+                medfen_app::print(&t)?;
             }
             return Ok(if r.ok() {
                 ExitCode::SUCCESS
@@ -194,7 +193,7 @@ pub fn run(args: &CacheArgs) -> Result<ExitCode> {
                 );
             }
             let _ = writeln!(t, "  kept {} cache(s)", r.kept.len());
-            output::print(&t)?;
+            medfen_app::print(&t)?;
             return Ok(ExitCode::SUCCESS);
         }
         None => {}
@@ -211,7 +210,7 @@ pub fn run(args: &CacheArgs) -> Result<ExitCode> {
         let (key, _) = cache_key(&spec, &sources)?;
         let bytes = estimated_bytes(&spec, sources.len());
         let exists = out.join(&key).join(medfen_cache::COMPLETE).exists();
-        output::print(&format!(
+        medfen_app::print(&format!(
             "medfen cache (dry run): {}\n  {} exams, {} ears of {} x {} x {} int16\n  estimated size {:.1} MB{}\n",
             out.join(&key).display(),
             sources.len(),
@@ -229,9 +228,9 @@ pub fn run(args: &CacheArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot build the cache in {}", out.display()))?;
     drop(bar);
     if args.json {
-        output::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        medfen_app::print_json(&report)?;
     } else {
-        output::print(&format!(
+        medfen_app::print(&format!(
             "medfen cache: {}\n  {} ears ({} exams built, {} reused), {:.1} MB\n  crop centres from fallbacks: {}\n",
             report.dir.display(),
             report.records,

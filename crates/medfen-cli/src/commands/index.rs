@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use medfen_tasks::{ExamMatch, IndexOptions, LabelColumns, LabelOptions, build_index, read_labels};
 
-use crate::output;
-use crate::progress::Progress;
+use medfen_app::Progress;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -118,7 +117,7 @@ pub fn run(args: &IndexArgs) -> Result<()> {
         .write(&args.out, &labels)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     if args.json {
-        return output::print(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+        return Ok(medfen_app::print_json(&report)?);
     }
     let s = &labels.summary;
     let mut t = String::new();
@@ -174,5 +173,5 @@ pub fn run(args: &IndexArgs) -> Result<()> {
         "  details     {}",
         args.out.with_extension("json").display()
     );
-    output::print(&t)
+    Ok(medfen_app::print(&t)?)
 }

@@ -8,8 +8,7 @@ use medfen_tasks::{
     PatientKeySecret, TaskRegistry, build_manifest, default_secret_path, write_manifest,
 };
 
-use crate::output;
-use crate::progress::Progress;
+use medfen_app::Progress;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -72,7 +71,7 @@ pub fn run(args: &ManifestArgs) -> Result<()> {
     write_manifest(&args.out, &table, &report)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     if args.json {
-        return output::print(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+        return Ok(medfen_app::print_json(&report)?);
     }
     let mut t = String::new();
     let _ = writeln!(t, "medfen manifest: {}", args.out.display());
@@ -94,5 +93,5 @@ pub fn run(args: &ManifestArgs) -> Result<()> {
         secret.path().display()
     );
     let _ = writeln!(t, "  tasks: {}", registry.names().join(", "));
-    output::print(&t)
+    Ok(medfen_app::print(&t)?)
 }

@@ -11,8 +11,7 @@ use medfen_metrics::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::output;
-use crate::table::Table;
+use medfen_io::Table;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -147,6 +146,15 @@ pub struct MetricsOutput {
     pub plots: Vec<String>,
 }
 
+/// The cluster ids of column `name`, trimmed; blank cells are missing.
+fn group_ids(table: &Table, name: &str) -> medfen_io::Result<Vec<Option<String>>> {
+    Ok(table
+        .texts(name)?
+        .into_iter()
+        .map(|c| c.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
+        .collect())
+}
+
 /// Runs `medfen metrics`.
 ///
 /// # Errors
@@ -160,7 +168,7 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
     if let Some(g) = &args.group {
         wanted.push(g);
     }
-    let table = Table::read(&args.pred, &wanted)?;
+    let table = Table::read_columns(&args.pred, &wanted)?;
     if table.rows() == 0 {
         bail!("{}: the table has no rows", args.pred.display());
     }
@@ -168,13 +176,17 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
         .score
         .iter()
         .map(|c| table.floats(c))
-        .collect::<Result<_>>()?;
-    let groups = args.group.as_ref().map(|g| table.texts(g));
+        .collect::<medfen_io::Result<_>>()?;
+    let groups = args
+        .group
+        .as_ref()
+        .map(|g| group_ids(&table, g))
+        .transpose()?;
     let mut output = MetricsOutput {
         medfen_version: env!("CARGO_PKG_VERSION").to_owned(),
         input: InputSummary {
             path: args.pred.display().to_string(),
-            sha256: output::sha256_file(&args.pred)?,
+            sha256: medfen_io::file_sha256(&args.pred)?,
             rows: table.rows(),
             used_rows: 0,
             dropped_rows: Vec::new(),
@@ -229,12 +241,12 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
         output.multiclass = Some(multiclass_report(&y, &pred, k, Some(&prob))?);
     }
     if let Some(out) = &args.out {
-        output::write_json(out, &output)?;
+        medfen_io::write_json(out, &output)?;
     }
     if args.json {
-        output::print(&format!("{}\n", serde_json::to_string_pretty(&output)?))
+        Ok(medfen_app::print_json(&output)?)
     } else {
-        output::print(&summary(&output, args))
+        Ok(medfen_app::print(&summary(&output, args))?)
     }
 }
 

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use medfen_tasks::{KeepMode, SplitOptions, TaskRegistry, make_split, read_manifest, table::Table};
-
-use crate::output;
+use medfen_tasks::{KeepMode, SplitOptions, TaskRegistry, exams_where, make_split, read_manifest};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -101,16 +99,7 @@ pub fn run(args: &SplitArgs) -> Result<ExitCode> {
         let Some((column, value)) = spec.split_once('=') else {
             bail!("--external-test takes COLUMN=VALUE, got `{spec}`");
         };
-        let t = Table::read_parquet(&args.manifest)?;
-        let values = t.texts(&args.manifest, column)?;
-        let ids = t.ints(&args.manifest, "exam_id")?;
-        for (v, id) in values.iter().zip(&ids) {
-            if v.as_deref() == Some(value)
-                && let Some(id) = id.and_then(|i| u64::try_from(i).ok())
-            {
-                external.insert(id);
-            }
-        }
+        external = exams_where(&args.manifest, column, value)?;
         if external.is_empty() {
             bail!("--external-test {spec}: no exam of the manifest has {column} = {value}");
         }
@@ -133,7 +122,7 @@ pub fn run(args: &SplitArgs) -> Result<ExitCode> {
         .write(&args.out_dir, &args.manifest)
         .with_context(|| format!("cannot write the split in {}", args.out_dir.display()))?;
     if args.json {
-        output::print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        medfen_app::print_json(&report)?;
     } else {
         let mut t = String::new();
         let _ = writeln!(t, "medfen split: {}", args.out_dir.display());
@@ -184,7 +173,7 @@ pub fn run(args: &SplitArgs) -> Result<ExitCode> {
         for p in &report.audit.problems {
             let _ = writeln!(t, "    {p}");
         }
-        output::print(&t)?;
+        medfen_app::print(&t)?;
     }
     Ok(if report.audit.ok {
         ExitCode::SUCCESS

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use medfen_synth::{
-    CODE_NAMES, CodeFrequencies, Difficulty, DiseasedSides, OutputFormat, SyntaxChoice,
-    SynthConfig, SynthPlan,
+    CodeFrequencies, Difficulty, DiseasedSides, OutputFormat, SyntaxChoice, SynthConfig, SynthPlan,
 };
 
-use crate::output;
-use crate::progress::Progress;
+use medfen_app::Progress;
+use medfen_tasks::CODE_NAMES;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -171,7 +170,7 @@ pub fn run(args: &SynthArgs) -> Result<()> {
         .with_context(|| format!("cannot write the dataset in {}", args.out.display()))?;
     drop(bar);
     if args.json {
-        return output::print(&format!("{}\n", serde_json::to_string_pretty(&report)?));
+        return Ok(medfen_app::print_json(&report)?);
     }
     let mut text = String::new();
     let _ = writeln!(text, "medfen synth: {}", report.out.display());
@@ -197,5 +196,5 @@ pub fn run(args: &SynthArgs) -> Result<()> {
             report.defects.len()
         );
     }
-    output::print(&text)
+    Ok(medfen_app::print(&text)?)
 }

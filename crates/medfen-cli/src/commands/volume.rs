@@ -2,7 +2,6 @@
 //! float32 `.npy` in the canonical LPS frame, with its geometry and QA findings.
 
 use std::fmt::Write as _;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -10,11 +9,9 @@ use medfen_dicom::{
     LoadedVolume, QaFinding, ReadOptions, SelectionPolicy, TieBreak, VolumeGeometry,
     VolumeSourceInfo, read_volume,
 };
-use npyz::WriterBuilder;
 use serde::Serialize;
 
-use crate::output;
-use crate::progress::Progress;
+use medfen_app::Progress;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -112,9 +109,9 @@ pub fn run(args: &VolumeArgs) -> Result<()> {
     }
     let summary = summarize(args, loaded);
     if args.json {
-        output::print(&format!("{}\n", serde_json::to_string_pretty(&summary)?))
+        Ok(medfen_app::print_json(&summary)?)
     } else {
-        output::print(&human(&summary))
+        Ok(medfen_app::print(&human(&summary))?)
     }
 }
 
@@ -140,31 +137,9 @@ fn summarize(args: &VolumeArgs, loaded: LoadedVolume<f32>) -> VolumeSummary {
 
 /// Writes the voxels as a float32 `[z, y, x]` .npy, atomically.
 fn write_npy(path: &Path, loaded: &LoadedVolume<f32>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    {
-        let shape: Vec<u64> = loaded.volume.shape.iter().map(|&n| n as u64).collect();
-        let mut w = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(BufWriter::new(tmp.as_file_mut()))
-            .begin_nd()
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        w.extend(loaded.volume.data.iter().copied())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        w.finish()
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    tmp.as_file_mut().flush()?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    let v = &loaded.volume;
+    medfen_io::write_npy(path, &v.shape, &v.data)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn v3(v: [f64; 3]) -> String {

@@ -103,7 +103,8 @@ impl FrameRowReader {
         }
         let len = usize::try_from(range.end - range.start).unwrap_or(usize::MAX);
         self.bytes.resize(len, 0);
-        crate::read_exact_at(&file, &mut self.bytes, range.start).map_err(|e| Error::io(path, e))
+        medfen_io::read_exact_at(&file, &mut self.bytes, range.start)
+            .map_err(|e| Error::io(path, e))
     }
 }
 

@@ -1,9 +1,10 @@
 //! What a training run is: the model, the loss, the optimisation and the data, as one
 //! serialisable record stored in the run folder (`run.json`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use medfen_cache::{Augment, CacheSpec, SamplerKind};
+use medfen_io::FileFormat;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -423,4 +424,53 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+/// The format of `run.json`: a [`TrainConfig`] with its `format` tag.
+pub const RUN_FORMAT: FileFormat = FileFormat {
+    name: "medfen-run",
+    version: 1,
+    written_by: "medfen train",
+};
+
+/// `run.json` as written: the format tag, then the configuration's fields.
+#[derive(Serialize)]
+struct RunFileOut<'a> {
+    format: String,
+    #[serde(flatten)]
+    config: &'a TrainConfig,
+}
+
+/// `run.json` as read.
+#[derive(Deserialize)]
+struct RunFileIn {
+    #[serde(flatten)]
+    config: TrainConfig,
+}
+
+/// Writes `run.json` of the run folder `run`.
+///
+/// # Errors
+/// I/O errors naming the file.
+pub fn write_run_config(run: &Path, config: &TrainConfig) -> Result<()> {
+    let file = RunFileOut {
+        format: RUN_FORMAT.tag(),
+        config,
+    };
+    Ok(medfen_io::write_json(&run.join("run.json"), &file)?)
+}
+
+/// Reads the configuration of a run folder (`run.json`).
+///
+/// # Errors
+/// A folder without `run.json`, or with one of another format version or unreadable.
+pub fn read_run_config(run: &Path) -> Result<TrainConfig> {
+    let path = run.join("run.json");
+    if !path.exists() {
+        return Err(Error::data(
+            run,
+            "not a run folder (no run.json): give the --out folder of `medfen train`",
+        ));
+    }
+    Ok(RUN_FORMAT.read::<RunFileIn>(&path)?.config)
 }

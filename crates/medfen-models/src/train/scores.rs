@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind};
 
 use super::config::Precision;
-use super::ears::SplitEar;
+use super::ears::CachedEar;
 use super::loss::Loss;
 use super::model::Model;
 use crate::data::{batch_inputs, task_targets};
@@ -43,7 +43,7 @@ pub fn eval_window(train: &Augment) -> Augment {
 pub fn score_ears(
     model: &Model,
     reader: &Arc<CacheReader>,
-    ears: &[SplitEar],
+    ears: &[CachedEar],
     window: &Augment,
     task: &Task,
     loss: Option<&Loss>,
@@ -155,7 +155,7 @@ impl QuickMetrics {
 }
 
 /// The targets of the ears that take part in `task` and their positions in `ears`.
-pub fn task_rows(ears: &[SplitEar], task: &Task) -> (Vec<u8>, Vec<usize>) {
+pub fn task_rows(ears: &[CachedEar], task: &Task) -> (Vec<u8>, Vec<usize>) {
     let mut targets = Vec::new();
     let mut rows = Vec::new();
     for (i, e) in ears.iter().enumerate() {
@@ -172,7 +172,7 @@ pub fn task_rows(ears: &[SplitEar], task: &Task) -> (Vec<u8>, Vec<usize>) {
 /// # Errors
 /// Metric input errors (never for well-formed scores).
 pub fn quick_metrics(
-    ears: &[SplitEar],
+    ears: &[CachedEar],
     scores: &[EarScore],
     task: &Task,
     loss: Option<f64>,

@@ -1,7 +1,7 @@
 //! Progress bars for long work, shared by every medfen command.
 //!
 //! A [`Progress`] is a tracing span that the subscriber installed by
-//! [`crate::logging::init`] draws as an indicatif bar on stderr (items/s and ETA). It
+//! [`crate::init_logging`] draws as an indicatif bar on stderr (items/s and ETA). It
 //! is hidden with `-q`, when stderr is not a terminal, and when no subscriber is
 //! installed (tests), so callers never need to check.
 //!

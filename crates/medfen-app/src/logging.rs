@@ -1,8 +1,8 @@
-//! Logging set-up shared by `medfen` and the model binary `medfen-torch`.
+//! Logging set-up shared by `medfen` and the model executable `medfen-torch`.
 //!
 //! Logs go to stderr through tracing; results go to stdout. `-v`/`-q` choose the
 //! level and `RUST_LOG` (tracing's env-filter syntax) overrides both. Progress bars
-//! (see [`crate::progress`]) are drawn by the same subscriber, so log lines never
+//! (see [`crate::Progress`]) are drawn by the same subscriber, so log lines never
 //! tear through a bar.
 
 use clap::ArgAction;
