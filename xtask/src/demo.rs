@@ -35,9 +35,9 @@ fn medfen(bin: &Path, dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// Runs the demo and prints its report.
-pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
-    let started = Instant::now();
+/// Builds `medfen` and `medfen-torch` (provisioning libtorch first); the `medfen`
+/// executable.
+fn build(ws: &Workspace) -> Result<PathBuf> {
     let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
     let mut build = run::command("cargo", ws.root());
     build.args([
@@ -52,90 +52,70 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         build.env(k, v);
     }
     run::status(&mut build)?;
-    let bin = ws.root().join("target/debug/medfen");
-    let out = if args.out.is_absolute() {
-        args.out.clone()
-    } else {
-        ws.root().join(&args.out)
-    };
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let exams = args.exams.to_string();
-    let seed = args.seed.to_string();
-    let epochs = args.epochs.to_string();
-    let step = |cmd: &mut Command| run::status(cmd);
+    Ok(ws.root().join("target/debug/medfen"))
+}
 
-    step(&mut medfen(
-        &bin,
-        &out,
-        &[
-            "-q",
-            "synth",
-            "--out",
-            "synth",
-            "--exams",
-            &exams,
-            "--seed",
-            &seed,
-            "--difficulty",
-            "easy",
-            "--matrix",
-            "128",
-        ],
-    ))?;
-    step(&mut medfen(
-        &bin,
-        &out,
-        &[
-            "-q",
-            "index",
-            "--labels",
-            "synth/labels.xlsx",
-            "--dicom-root",
-            "synth/dicom",
-            "--out",
-            "work/exams.parquet",
-        ],
-    ))?;
-    step(&mut medfen(
-        &bin,
-        &out,
-        &[
-            "-q",
-            "manifest",
-            "--index",
-            "work/exams.parquet",
-            "--out",
-            "work/ears.parquet",
-            "--secret-file",
-            "work/patient-key.secret",
-        ],
-    ))?;
+/// synth, index, manifest, split and cache in `out`; the cache folder (relative to
+/// `out`).
+fn prepare_data(bin: &Path, out: &Path, args: &Args) -> Result<String> {
+    let (exams, seed) = (args.exams.to_string(), args.seed.to_string());
+    let step = |a: &[&str]| run::status(&mut medfen(bin, out, a));
+    step(&[
+        "-q",
+        "synth",
+        "--out",
+        "synth",
+        "--exams",
+        &exams,
+        "--seed",
+        &seed,
+        "--difficulty",
+        "easy",
+        "--matrix",
+        "128",
+    ])?;
+    step(&[
+        "-q",
+        "index",
+        "--labels",
+        "synth/labels.xlsx",
+        "--dicom-root",
+        "synth/dicom",
+        "--out",
+        "work/exams.parquet",
+    ])?;
+    step(&[
+        "-q",
+        "manifest",
+        "--index",
+        "work/exams.parquet",
+        "--out",
+        "work/ears.parquet",
+        "--secret-file",
+        "work/patient-key.secret",
+    ])?;
     let splits = out.join("work/splits/main");
     if splits.exists() {
         // A split folder is only written once; the demo owns this one.
         std::fs::remove_dir_all(&splits)?;
     }
-    step(&mut medfen(
-        &bin,
-        &out,
-        &[
-            "-q",
-            "split",
-            "--manifest",
-            "work/ears.parquet",
-            "--out-dir",
-            "work/splits/main",
-            "--val",
-            "0.2",
-            "--test",
-            "0.25",
-            "--seed",
-            &seed,
-        ],
-    ))?;
+    step(&[
+        "-q",
+        "split",
+        "--manifest",
+        "work/ears.parquet",
+        "--out-dir",
+        "work/splits/main",
+        "--val",
+        "0.2",
+        "--test",
+        "0.25",
+        "--seed",
+        &seed,
+    ])?;
     let cache = run::output(&mut medfen(
-        &bin,
-        &out,
+        bin,
+        out,
         &[
             "-q",
             "cache",
@@ -151,26 +131,32 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
             "64",
         ],
     ))?;
-    let cache_dir = String::from_utf8_lossy(&cache.stdout)
+    String::from_utf8_lossy(&cache.stdout)
         .lines()
         .find_map(|l| {
             l.strip_prefix("medfen cache: ")
                 .map(str::trim)
                 .map(String::from)
         })
-        .context("`medfen cache` did not print its folder")?;
+        .context("`medfen cache` did not print its folder")
+}
+
+/// Trains ear2d on the cache (seconds taken) and evaluates it on test (the eval's
+/// printed summary).
+fn train_and_eval(bin: &Path, out: &Path, cache_dir: &str, args: &Args) -> Result<(f64, String)> {
     let run_dir = out.join("runs/ear2d");
     if run_dir.exists() {
         std::fs::remove_dir_all(&run_dir)?;
     }
+    let (epochs, seed) = (args.epochs.to_string(), args.seed.to_string());
     let trained = Instant::now();
-    step(&mut medfen(
-        &bin,
-        &out,
+    run::status(&mut medfen(
+        bin,
+        out,
         &[
             "train",
             "--cache",
-            &cache_dir,
+            cache_dir,
             "--splits",
             "work/splits/main",
             "--task",
@@ -195,8 +181,8 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     ))?;
     let train_seconds = trained.elapsed().as_secs_f64();
     let eval = run::output(&mut medfen(
-        &bin,
-        &out,
+        bin,
+        out,
         &[
             "eval",
             "--run",
@@ -207,7 +193,15 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
             "cpu",
         ],
     ))?;
+    Ok((
+        train_seconds,
+        String::from_utf8_lossy(&eval.stdout).into_owned(),
+    ))
+}
 
+/// The demo's report from the test evaluation's metrics.json.
+fn print_report(out: &Path, cache_dir: &str, args: &Args, train_seconds: f64) -> Result<()> {
+    let run_dir = out.join("runs/ear2d");
     let metrics_path = run_dir.join("eval/test-best/metrics.json");
     let metrics: serde_json::Value = serde_json::from_slice(
         &std::fs::read(&metrics_path).with_context(|| metrics_path.display().to_string())?,
@@ -253,7 +247,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     }
     println!("  outputs:");
     println!("    data        {}", out.join("synth").display());
-    println!("    cache       {}", out.join(&cache_dir).display());
+    println!("    cache       {}", out.join(cache_dir).display());
     println!(
         "    run         {}  (metrics.jsonl, best.safetensors, thresholds.json)",
         run_dir.display()
@@ -263,11 +257,27 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         run_dir.join("eval/test-best/predictions.csv").display()
     );
     println!("    metrics     {}", metrics_path.display());
+    Ok(())
+}
+
+/// Runs the demo and prints its report.
+pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
+    let started = Instant::now();
+    let bin = build(ws)?;
+    let out = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        ws.root().join(&args.out)
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let cache_dir = prepare_data(&bin, &out, args)?;
+    let (train_seconds, eval) = train_and_eval(&bin, &out, &cache_dir, args)?;
+    print_report(&out, &cache_dir, args, train_seconds)?;
     println!(
         "  (full eval summary below; total {:.0} s)",
         started.elapsed().as_secs_f64()
     );
-    print!("{}", String::from_utf8_lossy(&eval.stdout));
+    print!("{eval}");
     Ok(())
 }
 

@@ -53,6 +53,11 @@ impl std::fmt::Display for Flavour {
 }
 
 impl Args {
+    /// Provision (and activate) the CUDA kit when `cuda`, else the CPU kit.
+    pub fn flavour(cuda: bool) -> Self {
+        Self { cuda, cpu: !cuda }
+    }
+
     /// Keep whatever kit is active (CPU on a fresh checkout).
     pub fn keep_active() -> Self {
         Self {

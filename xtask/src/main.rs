@@ -8,6 +8,7 @@
 
 mod bench;
 mod demo;
+mod dist;
 mod fixtures;
 mod fuzz;
 mod libtorch;
@@ -68,6 +69,11 @@ enum Command {
     /// manifest, split, cache, train ear2d on normal_vs_abnormal, eval on test; prints
     /// the test AUROC with its CI and where the outputs are (in demo/).
     Demo(demo::Args),
+    /// A relocatable bundle (tar.gz in dist/): bin/ (medfen, medfen-torch, the
+    /// per-stage binaries, release builds) beside lib/ (the libtorch libraries they
+    /// need); CPU by default, --cuda for the CUDA kit. Unpack anywhere and run
+    /// bin/medfen.
+    Dist(dist::Args),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +86,7 @@ fn main() -> ExitCode {
         Command::Fuzz(args) => fuzz::run(&ws, &args),
         Command::Fixtures => fixtures::run(&ws),
         Command::Demo(args) => demo::run(&ws, &args),
+        Command::Dist(args) => dist::run(&ws, &args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

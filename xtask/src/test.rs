@@ -27,29 +27,11 @@ struct Outcome {
     took: Duration,
 }
 
-/// Runs the checks and prints `medfen checks: PASS|FAIL ...` as the last line.
-pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
-    let started = Instant::now();
-    if !ws.root().join("target").join("debug").exists() {
-        // A first build fills `target/` with about 4.1 GB, libtorch and the oracles
-        // another 1.1 GB; say so now rather than with a linker error ten minutes in.
-        run::warn_if_short(ws.root(), 5_500_000_000, "a first `cargo xtask test`");
-    }
-    let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
-    let oracle_python = oracles::provision(ws)?;
-    system::ensure_cmake(ws.root())?;
+/// Every check CI runs, in order: fmt, clippy and rustdoc (unless `tests_only`), then
+/// the tests and doc tests.
+fn checks(ws: &Workspace, env: &Env, args: &Args) -> Vec<Outcome> {
     // Every check builds the optional JPEG-LS decoder too, so it is linted and tested.
     let features = ["--features", system::JPEG_LS_FEATURE];
-    let env = Env {
-        vars: libtorch::cargo_env(&kit)
-            .into_iter()
-            .chain([(
-                "MEDFEN_ORACLE_PYTHON".to_owned(),
-                oracle_python.display().to_string(),
-            )])
-            .collect(),
-    };
-
     let mut outcomes = Vec::new();
     if !args.tests_only {
         outcomes.push(step("fmt", || {
@@ -57,6 +39,8 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
             run::status(&mut cmd).map(|()| "ok".to_owned())
         }));
         outcomes.push(step("clippy", || {
+            // The GPU tests are compiled (and linted) here; they run on CUDA hosts.
+            let with_gpu = format!("{},medfen-models/cuda-tests", features[1]);
             let mut cmd = env.cargo(
                 ws,
                 &[
@@ -65,8 +49,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
                     "--all-targets",
                     "--locked",
                     features[0],
-                    // The GPU tests are compiled (and linted) here; they run on CUDA hosts.
-                    &format!("{},medfen-models/cuda-tests", features[1]),
+                    &with_gpu,
                     "--",
                     "-D",
                     "warnings",
@@ -128,10 +111,14 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
             Ok(format!("{passed} passed"))
         }));
     }
+    outcomes
+}
 
+/// Prints each check's line and the one summary line; fails when a check failed.
+fn summarize(outcomes: &[Outcome], started: Instant) -> Result<()> {
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.ok).collect();
     eprintln!();
-    for o in &outcomes {
+    for o in outcomes {
         eprintln!(
             "  {:<9} {:<4} {:>6.1}s  {}",
             o.name,
@@ -161,6 +148,44 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Runs the checks and prints `medfen checks: PASS|FAIL ...` as the last line.
+pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
+    let started = Instant::now();
+    if !ws.root().join("target").join("debug").exists() {
+        // A first build fills `target/` with about 4.1 GB, libtorch and the oracles
+        // another 1.1 GB; say so now rather than with a linker error ten minutes in.
+        run::warn_if_short(ws.root(), 5_500_000_000, "a first `cargo xtask test`");
+    }
+    let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
+    let oracle_python = oracles::provision(ws)?;
+    system::ensure_cmake(ws.root())?;
+    // Doc-test binaries have no rpath: they find libtorch through the library path.
+    let library_path = std::env::join_paths(
+        crate::dist::library_dirs(ws, &kit)?.into_iter().chain(
+            std::env::var_os("LD_LIBRARY_PATH")
+                .iter()
+                .flat_map(std::env::split_paths),
+        ),
+    )?;
+    let env = Env {
+        vars: libtorch::cargo_env(&kit)
+            .into_iter()
+            .chain([
+                (
+                    "MEDFEN_ORACLE_PYTHON".to_owned(),
+                    oracle_python.display().to_string(),
+                ),
+                (
+                    "LD_LIBRARY_PATH".to_owned(),
+                    library_path.to_string_lossy().into_owned(),
+                ),
+            ])
+            .collect(),
+    };
+    let outcomes = checks(ws, &env, args);
+    summarize(&outcomes, started)
 }
 
 /// Extra environment for every cargo command of the run.

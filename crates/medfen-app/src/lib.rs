@@ -8,7 +8,7 @@
 //! - [`Progress`]: a progress bar tied to a tracing span; hidden with `-q`, when stderr
 //!   is not a terminal and in tests. Libraries take a `&(dyn Fn(u64) + Sync)` callback,
 //!   which [`Progress::callback`] provides.
-//! - [`print`]: stdout that tolerates a closed pipe.
+//! - [`print()`] and [`print_json`]: stdout that tolerates a closed pipe.
 //! - [`sibling`]: finding and running `medfen-torch`.
 //!
 //! # Example

@@ -20,7 +20,7 @@ pub fn print(text: &str) -> Result<()> {
 /// every command's summary).
 ///
 /// # Errors
-/// As [`print`]; a value that cannot be serialised.
+/// As [`print()`]; a value that cannot be serialised.
 pub fn print_json(value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::Stdout(e.into()))?;
     print(&format!("{text}\n"))

@@ -197,7 +197,6 @@ pub fn epoch_order(
         SamplerKind::Shuffle => {
             let mut v = candidates.to_vec();
             for i in (1..v.len()).rev() {
-                #[allow(clippy::cast_possible_truncation)]
                 let j = (rng.0.next_u64() % (i as u64 + 1)) as usize;
                 v.swap(i, j);
             }
@@ -212,9 +211,7 @@ pub fn epoch_order(
             let classes: Vec<&Vec<usize>> = by_class.values().collect();
             (0..candidates.len())
                 .map(|_| {
-                    #[allow(clippy::cast_possible_truncation)]
                     let c = classes[(rng.0.next_u64() % classes.len() as u64) as usize];
-                    #[allow(clippy::cast_possible_truncation)]
                     c[(rng.0.next_u64() % c.len() as u64) as usize]
                 })
                 .collect()

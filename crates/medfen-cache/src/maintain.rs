@@ -64,7 +64,6 @@ pub fn verify_cache(dir: &Path) -> Result<VerifyReport> {
     }
     let mut file = std::fs::File::open(&data_path).map_err(|e| Error::io(&data_path, e))?;
     let mut corrupt = Vec::new();
-    #[allow(clippy::cast_possible_truncation)]
     let mut buf = vec![0u8; rb as usize];
     for m in &index {
         let ok = file.read_exact(&mut buf).is_ok() && record_checksum(&buf) == m.checksum;

@@ -184,6 +184,47 @@ impl CacheSpec {
         Ok(())
     }
 
+    /// This spec with `num_slices` slices of `image_size` x `image_size` pixels per ear.
+    pub fn with_record_shape(self, num_slices: usize, image_size: usize) -> Self {
+        Self {
+            num_slices,
+            image_size,
+            ..self
+        }
+    }
+
+    /// This spec with the z sampling `sampling`.
+    pub fn with_sampling(self, sampling: Sampling) -> Self {
+        Self { sampling, ..self }
+    }
+
+    /// This spec with a `crop_mm` square crop (the same centre search): every record
+    /// has the same physical pixel size.
+    ///
+    /// ```
+    /// use medfen_cache::{CacheSpec, CropMode, Sampling};
+    /// let spec = CacheSpec::default()
+    ///     .with_record_shape(16, 64)
+    ///     .with_sampling(Sampling::Mm { spacing_mm: 2.0 })
+    ///     .with_crop_mm(60.0);
+    /// assert!(matches!(spec.crop, CropMode::TemporalPatch { crop_mm, .. } if crop_mm == 60.0));
+    /// assert_eq!(spec.record_len(), 16 * 64 * 64);
+    /// spec.validate()?;
+    /// # Ok::<(), medfen_cache::Error>(())
+    /// ```
+    pub fn with_crop_mm(self, crop_mm: f64) -> Self {
+        let (band, bias, min_area_mm2) = self.crop.search();
+        Self {
+            crop: CropMode::TemporalPatch {
+                crop_mm,
+                band,
+                bias,
+                min_area_mm2,
+            },
+            ..self
+        }
+    }
+
     /// i16 values in one ear record.
     pub fn record_len(&self) -> usize {
         self.num_slices * self.image_size * self.image_size

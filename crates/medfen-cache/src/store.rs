@@ -301,6 +301,139 @@ fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
     Ok(extract_ears(&volume, spec))
 }
 
+/// The report of a cache that is already complete.
+fn complete_report(dir: &Path, key: String, sources: usize) -> Result<BuildReport> {
+    let index = read_index(dir)?;
+    Ok(BuildReport {
+        dir: dir.to_path_buf(),
+        key,
+        records: index.len(),
+        exams_built: 0,
+        exams_reused: sources,
+        data_bytes: std::fs::metadata(dir.join("data.i16"))
+            .map_err(|e| Error::io(dir, e))?
+            .len(),
+        centre_fallbacks: index
+            .iter()
+            .filter(|m| m.placement.centre_source != CentreSource::Air)
+            .count(),
+    })
+}
+
+/// Opens `data.i16.partial`, sized for every record up front (taking back the data
+/// file of a build stopped between renaming it and writing `COMPLETE`).
+fn open_partial_data(dir: &Path, total: u64) -> Result<std::fs::File> {
+    let tmp = dir.join("data.i16.partial");
+    let data = dir.join("data.i16");
+    if !tmp.exists() && data.exists() {
+        // Its exams are checked and reused, not built again.
+        std::fs::rename(&data, &tmp).map_err(|e| Error::io(&data, e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .read(true)
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, e))?;
+    file.set_len(total).map_err(|e| Error::io(&tmp, e))?;
+    reserve_blocks(&file, total);
+    Ok(file)
+}
+
+/// A build in progress: the partial data file and the folder of exam markers.
+struct PartialBuild<'a> {
+    spec: &'a CacheSpec,
+    file: std::fs::File,
+    tmp: PathBuf,
+    partial: PathBuf,
+    record_len: usize,
+}
+
+impl PartialBuild<'_> {
+    /// Builds the exam in `slot` unless its marker shows intact records; true when
+    /// built now. Its two records are written in place, then its marker atomically:
+    /// an exam whose marker exists is done, so an interrupted build resumes after it.
+    fn exam(&self, slot: usize, src: &CacheSource) -> Result<bool> {
+        let record_len = self.record_len;
+        let meta_path = self.partial.join(format!("{}.json", src.exam_id));
+        if meta_path.exists() {
+            if records_intact(&self.file, &meta_path, slot, record_len) {
+                return Ok(false);
+            }
+            tracing::warn!(
+                exam_id = src.exam_id,
+                "an exam marked built has records that do not match their checksums \
+                 (a crash before they reached the disk?): building it again"
+            );
+        }
+        let ears = build_exam(self.spec, src)?;
+        let mut metas = Vec::with_capacity(2);
+        for (i, ear) in ears.iter().enumerate() {
+            let b = record_bytes(ear);
+            metas.push(RecordMeta {
+                exam_id: src.exam_id,
+                side: ear.side,
+                code: src.codes[i],
+                split: src.split.clone(),
+                placement: ear.placement.clone(),
+                checksum: record_checksum(&b),
+            });
+            write_all_at(&self.file, &b, ((2 * slot + i) * 2 * record_len) as u64)
+                .map_err(|e| Error::io(&self.tmp, e))?;
+        }
+        start_writeback(
+            &self.file,
+            (2 * slot * 2 * record_len) as u64,
+            (2 * 2 * record_len) as u64,
+        );
+        // The marker of a built exam: not flushed to disk on its own (a resumed build
+        // checks the records against it, and the build ends with one flush).
+        let mut marker = serde_json::to_vec(&metas).map_err(|e| Error::cache(&meta_path, e))?;
+        marker.push(b'\n');
+        write_atomically(&meta_path, &marker)?;
+        Ok(true)
+    }
+
+    /// Every exam's record metadata, in source order, from the markers.
+    fn metas(&self, sources: &[CacheSource]) -> Result<Vec<RecordMeta>> {
+        let mut metas: Vec<RecordMeta> = Vec::with_capacity(2 * sources.len());
+        for src in sources {
+            let meta_path = self.partial.join(format!("{}.json", src.exam_id));
+            let m: Vec<RecordMeta> = serde_json::from_slice(
+                &std::fs::read(&meta_path).map_err(|e| Error::io(&meta_path, e))?,
+            )
+            .map_err(|e| Error::cache(&meta_path, e))?;
+            metas.extend(m);
+        }
+        Ok(metas)
+    }
+}
+
+/// Assembles a finished build: `data.i16`, the index (both reach the disk: a reader
+/// trusts them once `COMPLETE` exists), then `COMPLETE`.
+fn finish_build(
+    dir: &Path,
+    key: &str,
+    tmp: &Path,
+    metas: &[RecordMeta],
+    record_bytes: u64,
+) -> Result<()> {
+    std::fs::rename(tmp, dir.join("data.i16")).map_err(|e| Error::io(tmp, e))?;
+    let table = index_table(metas, record_bytes);
+    for (name, parquet) in [("index.parquet", true), ("index.csv", false)] {
+        let path = dir.join(name);
+        let bytes = if parquet {
+            table.parquet_bytes(&path)?
+        } else {
+            table.csv_bytes(&path)?
+        };
+        write_durably(&path, &bytes)?;
+    }
+    write_durably(&dir.join(COMPLETE), key.as_bytes())?;
+    Ok(())
+}
+
 /// Builds (or resumes, or reuses) the cache of `sources` under `root`.
 ///
 /// # Errors
@@ -314,126 +447,45 @@ pub fn build_cache(
     spec.validate()?;
     let (key, prints) = cache_key(spec, sources)?;
     let dir = root.join(&key);
+    if dir.join(COMPLETE).exists() {
+        progress(sources.len() as u64);
+        return complete_report(&dir, key, sources.len());
+    }
     let partial = dir.join(".partial");
     let record_len = spec.record_len();
+    std::fs::create_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
     let manifest = CacheManifest {
         key: key.clone(),
         spec: spec.clone(),
         record_bytes: (record_len * 2) as u64,
         sources: sources.iter().cloned().zip(prints).collect(),
     };
-    if dir.join(COMPLETE).exists() {
-        progress(sources.len() as u64);
-        let index = read_index(&dir)?;
-        return Ok(BuildReport {
-            dir: dir.clone(),
-            key,
-            records: index.len(),
-            exams_built: 0,
-            exams_reused: sources.len(),
-            data_bytes: std::fs::metadata(dir.join("data.i16"))
-                .map_err(|e| Error::io(&dir, e))?
-                .len(),
-            centre_fallbacks: index
-                .iter()
-                .filter(|m| m.placement.centre_source != CentreSource::Air)
-                .count(),
-        });
-    }
-    std::fs::create_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
     medfen_io::write_json(&dir.join("spec.json"), &manifest)?;
-
-    // Every exam: its two records written in place in `data.i16.partial` (sized for
-    // all records up front), then its metadata atomically: an exam whose metadata
-    // exists is done, so an interrupted build resumes after it.
-    let tmp = dir.join("data.i16.partial");
-    let data = dir.join("data.i16");
-    if !tmp.exists() && data.exists() {
-        // A build stopped between renaming its data file and writing `COMPLETE`: the
-        // file goes back, so that its exams are checked and reused, not built again.
-        std::fs::rename(&data, &tmp).map_err(|e| Error::io(&data, e))?;
-    }
     let total = (2 * sources.len() * record_len * 2) as u64;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .read(true)
-        .open(&tmp)
-        .map_err(|e| Error::io(&tmp, e))?;
-    file.set_len(total).map_err(|e| Error::io(&tmp, e))?;
-    reserve_blocks(&file, total);
+    let build = PartialBuild {
+        spec,
+        file: open_partial_data(&dir, total)?,
+        tmp: dir.join("data.i16.partial"),
+        partial: partial.clone(),
+        record_len,
+    };
     let built: Vec<bool> = sources
         .par_iter()
         .enumerate()
-        .map(|(slot, src)| -> Result<bool> {
-            let meta_path = partial.join(format!("{}.json", src.exam_id));
-            if meta_path.exists() {
-                if records_intact(&file, &meta_path, slot, record_len) {
-                    progress(1);
-                    return Ok(false);
-                }
-                tracing::warn!(
-                    exam_id = src.exam_id,
-                    "an exam marked built has records that do not match their checksums \
-                     (a crash before they reached the disk?): building it again"
-                );
-            }
-            let ears = build_exam(spec, src)?;
-            let mut metas = Vec::with_capacity(2);
-            for (i, ear) in ears.iter().enumerate() {
-                let b = record_bytes(ear);
-                metas.push(RecordMeta {
-                    exam_id: src.exam_id,
-                    side: ear.side,
-                    code: src.codes[i],
-                    split: src.split.clone(),
-                    placement: ear.placement.clone(),
-                    checksum: record_checksum(&b),
-                });
-                write_all_at(&file, &b, ((2 * slot + i) * 2 * record_len) as u64)
-                    .map_err(|e| Error::io(&tmp, e))?;
-            }
-            start_writeback(
-                &file,
-                (2 * slot * 2 * record_len) as u64,
-                (2 * 2 * record_len) as u64,
-            );
-            // The marker of a built exam: not flushed to disk on its own (a resumed
-            // build checks the records against it, and the build ends with one flush).
-            let mut marker = serde_json::to_vec(&metas).map_err(|e| Error::cache(&meta_path, e))?;
-            marker.push(b'\n');
-            write_atomically(&meta_path, &marker)?;
+        .map(|(slot, src)| {
+            let built = build.exam(slot, src);
             progress(1);
-            Ok(true)
+            built
         })
         .collect::<Result<_>>()?;
-    file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    drop(file);
-
-    // Assemble: the index, data.i16, then COMPLETE.
-    let mut metas: Vec<RecordMeta> = Vec::with_capacity(2 * sources.len());
-    for src in sources {
-        let meta_path = partial.join(format!("{}.json", src.exam_id));
-        let m: Vec<RecordMeta> = serde_json::from_slice(
-            &std::fs::read(&meta_path).map_err(|e| Error::io(&meta_path, e))?,
-        )
-        .map_err(|e| Error::cache(&meta_path, e))?;
-        metas.extend(m);
-    }
-    std::fs::rename(&tmp, &data).map_err(|e| Error::io(&tmp, e))?;
-    let table = index_table(&metas, (record_len * 2) as u64);
-    // The index is what a reader trusts once COMPLETE exists: both reach the disk first.
-    for (name, parquet) in [("index.parquet", true), ("index.csv", false)] {
-        let path = dir.join(name);
-        let bytes = if parquet {
-            table.parquet_bytes(&path)?
-        } else {
-            table.csv_bytes(&path)?
-        };
-        write_durably(&path, &bytes)?;
-    }
-    write_durably(&dir.join(COMPLETE), key.as_bytes())?;
+    build
+        .file
+        .sync_all()
+        .map_err(|e| Error::io(&build.tmp, e))?;
+    let metas = build.metas(sources)?;
+    let tmp = build.tmp.clone();
+    drop(build);
+    finish_build(&dir, &key, &tmp, &metas, (record_len * 2) as u64)?;
     std::fs::remove_dir_all(&partial).map_err(|e| Error::io(&partial, e))?;
     let built_now = built.iter().filter(|b| **b).count();
     Ok(BuildReport {
@@ -459,7 +511,6 @@ fn join<T: ToString>(v: &[T]) -> String {
 
 fn index_table(metas: &[RecordMeta], record_bytes: u64) -> Table {
     let mut t = Table::new();
-    #[allow(clippy::cast_possible_wrap)]
     {
         t.int("exam_id", metas.iter().map(|m| Some(m.exam_id as i64)));
         t.text(
@@ -578,7 +629,6 @@ pub fn read_index(dir: &Path) -> Result<Vec<RecordMeta>> {
                 code: codes[i].and_then(|c| u8::try_from(c).ok()),
                 split: splits[i].clone(),
                 placement: Placement {
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                     slice_indices: parse_list(&slices[i])
                         .into_iter()
                         .map(|v| v as usize)

@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 mod common;
 
 use common::{small_spec, sources};
-use medfen_cache::{CacheSpec, build_cache, cache_key, gc_caches, read_index, verify_cache};
+use medfen_cache::{
+    BuildReport, CacheSource, CacheSpec, build_cache, cache_key, gc_caches, read_index,
+    verify_cache,
+};
 
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(dir)
@@ -24,6 +27,62 @@ fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .collect();
     out.sort();
     out
+}
+
+/// Interrupted after 3 exams, then resumed: the same bytes as an uninterrupted build
+/// (returned).
+fn interrupted_build_resumes(dir: &Path, spec: &CacheSpec, src: &[CacheSource]) -> BuildReport {
+    let root_c = dir.join("cache-c");
+    let done = AtomicU64::new(0);
+    let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            build_cache(&root_c, spec, src, &|n| {
+                assert!(done.fetch_add(n, Ordering::SeqCst) + n < 3, "killed");
+            })
+        })
+    }));
+    assert!(interrupted.is_err());
+    let c_dir = std::fs::read_dir(&root_c)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(!c_dir.join("COMPLETE").exists());
+    assert!(
+        !verify_cache(&c_dir).unwrap().ok(),
+        "an incomplete cache does not verify"
+    );
+    // A crash can leave an exam marked built whose records never reached the disk: the
+    // resumed build checks them and builds that exam again.
+    let marked: Vec<usize> = (0..src.len())
+        .filter(|&i| {
+            c_dir
+                .join(format!(".partial/{}.json", src[i].exam_id))
+                .exists()
+        })
+        .collect();
+    assert!(marked.len() >= 2, "{marked:?}");
+    let partial = c_dir.join("data.i16.partial");
+    let mut raw = std::fs::read(&partial).unwrap();
+    raw[(2 * marked[0] + 1) * spec.record_len() * 2 + 7] ^= 0x10;
+    // Left as a build stopped right after renaming its data file leaves it: the
+    // resumed build takes the file back and reuses its intact exams.
+    std::fs::write(c_dir.join("data.i16"), &raw).unwrap();
+    std::fs::remove_file(&partial).unwrap();
+    let resumed = build_cache(&root_c, spec, src, &|_| {}).unwrap();
+    assert_eq!(
+        (resumed.exams_reused, resumed.exams_built),
+        (marked.len() - 1, src.len() - marked.len() + 1),
+        "{resumed:?}"
+    );
+    let fresh = build_cache(&dir.join("cache-d"), spec, src, &|_| {}).unwrap();
+    assert_eq!(files(&resumed.dir), files(&fresh.dir));
+    fresh
 }
 
 #[test]
@@ -76,57 +135,7 @@ fn builds_are_identical_keyed_resumable_and_verified() {
         "rewriting a source file keeps a stale key"
     );
 
-    // Interrupted after 3 exams, then resumed: the same bytes as an uninterrupted build.
-    let root_c = dir.path().join("cache-c");
-    let done = AtomicU64::new(0);
-    let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            build_cache(&root_c, &spec, &src, &|n| {
-                assert!(done.fetch_add(n, Ordering::SeqCst) + n < 3, "killed");
-            })
-        })
-    }));
-    assert!(interrupted.is_err());
-    let c_dir = std::fs::read_dir(&root_c)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    assert!(!c_dir.join("COMPLETE").exists());
-    assert!(
-        !verify_cache(&c_dir).unwrap().ok(),
-        "an incomplete cache does not verify"
-    );
-    // A crash can leave an exam marked built whose records never reached the disk: the
-    // resumed build checks them and builds that exam again.
-    let marked: Vec<usize> = (0..src.len())
-        .filter(|&i| {
-            c_dir
-                .join(format!(".partial/{}.json", src[i].exam_id))
-                .exists()
-        })
-        .collect();
-    assert!(marked.len() >= 2, "{marked:?}");
-    let partial = c_dir.join("data.i16.partial");
-    let mut raw = std::fs::read(&partial).unwrap();
-    raw[(2 * marked[0] + 1) * spec.record_len() * 2 + 7] ^= 0x10;
-    // Left as a build stopped right after renaming its data file leaves it: the
-    // resumed build takes the file back and reuses its intact exams.
-    std::fs::write(c_dir.join("data.i16"), &raw).unwrap();
-    std::fs::remove_file(&partial).unwrap();
-    let resumed = build_cache(&root_c, &spec, &src, &|_| {}).unwrap();
-    assert_eq!(
-        (resumed.exams_reused, resumed.exams_built),
-        (marked.len() - 1, src.len() - marked.len() + 1),
-        "{resumed:?}"
-    );
-    let fresh = build_cache(&dir.path().join("cache-d"), &spec, &src, &|_| {}).unwrap();
-    assert_eq!(files(&resumed.dir), files(&fresh.dir));
+    let fresh = interrupted_build_resumes(dir.path(), &spec, &src);
 
     // A corrupted record is found by verify.
     let data = fresh.dir.join("data.i16");

@@ -152,6 +152,15 @@ pub fn main_with(cli: &Cli) -> ExitCode {
     }
 }
 
+/// The stage a program called `medfen-<stage>` runs: how `medfen` itself acts as every
+/// per-stage executable when it is installed under their names (the bundle of `cargo
+/// xtask dist` links them to it).
+pub fn stage_of_program_name(program: &std::ffi::OsStr) -> Option<&'static str> {
+    let name = std::path::Path::new(program).file_name()?.to_str()?;
+    let stage = name.strip_prefix("medfen-")?;
+    STAGES.iter().copied().find(|s| *s == stage)
+}
+
 /// The `main` of the per-stage executable `medfen-<stage>`: its arguments are those of
 /// `medfen <stage>`, and it does exactly what `medfen <stage>` does (help included).
 pub fn run_stage(stage: &str) -> ExitCode {

@@ -11,4 +11,4 @@ pub mod commands;
 
 mod cli;
 
-pub use cli::{Cli, Command, STAGES, main_with, run, run_stage};
+pub use cli::{Cli, Command, STAGES, main_with, run, run_stage, stage_of_program_name};

@@ -165,54 +165,8 @@ fn threshold_chosen_on_validation_is_frozen_for_test_and_plots_are_written() {
     );
 }
 
-#[test]
-fn bad_input_names_file_column_and_row() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path();
-    fs::write(p.join("bad.csv"), "y_true,y_prob\n1,0.9\n0,high\n").unwrap();
-    let out = medfen(
-        &[
-            "metrics", "--pred", "bad.csv", "--score", "y_prob", "--label", "y_true",
-        ],
-        p,
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        err.contains("bad.csv")
-            && err.contains("y_prob")
-            && err.contains("line 3")
-            && err.contains("`high`"),
-        "{err}"
-    );
-
-    let out = medfen(
-        &[
-            "metrics", "--pred", "bad.csv", "--score", "prob", "--label", "y_true",
-        ],
-        p,
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("no column `prob`") && err.contains("y_true, y_prob"),
-        "{err}"
-    );
-
-    fs::write(p.join("labels.csv"), "y_true,y_prob\n1,0.9\n2,0.3\n").unwrap();
-    let out = medfen(
-        &[
-            "metrics",
-            "--pred",
-            "labels.csv",
-            "--score",
-            "y_prob",
-            "--label",
-            "y_true",
-        ],
-        p,
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3: label `2` is not binary"));
-
+/// missing values are named or dropped on request
+fn missing_values_are_named_or_dropped_on_request(p: &Path) {
     fs::write(
         p.join("gaps.csv"),
         "y_true,y_prob\n1,0.9\n,0.3\n0,0.2\n0,\n1,0.6\n",
@@ -282,6 +236,56 @@ fn bad_input_names_file_column_and_row() {
         p,
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothr.json: no stored threshold"));
+}
+
+#[test]
+fn bad_input_names_file_column_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    fs::write(p.join("bad.csv"), "y_true,y_prob\n1,0.9\n0,high\n").unwrap();
+    let out = medfen(
+        &[
+            "metrics", "--pred", "bad.csv", "--score", "y_prob", "--label", "y_true",
+        ],
+        p,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("bad.csv")
+            && err.contains("y_prob")
+            && err.contains("line 3")
+            && err.contains("`high`"),
+        "{err}"
+    );
+
+    let out = medfen(
+        &[
+            "metrics", "--pred", "bad.csv", "--score", "prob", "--label", "y_true",
+        ],
+        p,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no column `prob`") && err.contains("y_true, y_prob"),
+        "{err}"
+    );
+
+    fs::write(p.join("labels.csv"), "y_true,y_prob\n1,0.9\n2,0.3\n").unwrap();
+    let out = medfen(
+        &[
+            "metrics",
+            "--pred",
+            "labels.csv",
+            "--score",
+            "y_prob",
+            "--label",
+            "y_true",
+        ],
+        p,
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3: label `2` is not binary"));
+    missing_values_are_named_or_dropped_on_request(p);
 }
 
 #[test]

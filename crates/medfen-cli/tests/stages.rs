@@ -1,6 +1,7 @@
 //! Every stage is also its own executable, `medfen-<stage>`, that behaves as
 //! `medfen <stage>`: the same help, the same output, and no libtorch linked.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -43,7 +44,7 @@ fn a_stage_binary_does_what_its_subcommand_does() {
     for i in 0..40 {
         let label = i % 3 == 0;
         let score = f64::from(i) / 40.0 + if label { 0.3 } else { 0.0 };
-        csv.push_str(&format!("{score},{},{}\n", u8::from(label), i / 2));
+        let _ = writeln!(csv, "{score},{},{}", u8::from(label), i / 2);
     }
     std::fs::write(&table, csv).unwrap();
     let args = [

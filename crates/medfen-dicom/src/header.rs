@@ -301,6 +301,95 @@ fn header_from_meta(
     header_from_object(path, file_size, ts, sop_class, obj)
 }
 
+/// The numeric attributes of a header, each `None` when absent or unparseable (with a
+/// warning).
+struct Numbers {
+    instance_number: Option<i64>,
+    acquisition_number: Option<i64>,
+    series_number: Option<i64>,
+    frames_declared: Option<i64>,
+    rows: Option<i64>,
+    cols: Option<i64>,
+    padding_value: Option<i64>,
+    padding_limit: Option<i64>,
+    spacing_between_slices: Option<f64>,
+    gantry_tilt: Option<f64>,
+}
+
+impl Numbers {
+    fn read(obj: &InMemDicomObject, warnings: &mut Vec<String>) -> Self {
+        let mut int = |tag, name: &str| {
+            attrs::int(obj, tag).unwrap_or_else(|raw| {
+                warnings.push(format!("{name}: unparseable value {raw:?}"));
+                None
+            })
+        };
+        let instance_number = int(tags::INSTANCE_NUMBER, "InstanceNumber");
+        let acquisition_number = int(tags::ACQUISITION_NUMBER, "AcquisitionNumber");
+        let series_number = int(tags::SERIES_NUMBER, "SeriesNumber");
+        let frames_declared = int(tags::NUMBER_OF_FRAMES, "NumberOfFrames");
+        let rows = int(tags::ROWS, "Rows");
+        let cols = int(tags::COLUMNS, "Columns");
+        let padding_value = int(tags::PIXEL_PADDING_VALUE, "PixelPaddingValue");
+        let padding_limit = int(tags::PIXEL_PADDING_RANGE_LIMIT, "PixelPaddingRangeLimit");
+        let mut float = |tag, name: &str| {
+            attrs::float(obj, tag).unwrap_or_else(|raw| {
+                warnings.push(format!("{name}: unparseable value {raw:?}"));
+                None
+            })
+        };
+        Self {
+            instance_number,
+            acquisition_number,
+            series_number,
+            frames_declared,
+            rows,
+            cols,
+            padding_value,
+            padding_limit,
+            spacing_between_slices: float(tags::SPACING_BETWEEN_SLICES, "SpacingBetweenSlices"),
+            gantry_tilt: float(tags::GANTRY_DETECTOR_TILT, "GantryDetectorTilt"),
+        }
+    }
+}
+
+/// Rows or Columns as a 16-bit count (0 when absent).
+fn dimension(path: &Path, v: Option<i64>, attribute: &'static str) -> Result<u16> {
+    match v {
+        None => Ok(0),
+        Some(x) => u16::try_from(x).map_err(|_| Error::InvalidAttribute {
+            path: path.to_path_buf(),
+            attribute,
+            value: x.to_string(),
+            reason: "must be between 0 and 65535",
+        }),
+    }
+}
+
+/// NumberOfFrames (1 when absent).
+fn frame_count(path: &Path, declared: Option<i64>) -> Result<u32> {
+    match declared {
+        None => Ok(1),
+        Some(n) if n >= 1 && n <= i64::from(u32::MAX) => Ok(n as u32),
+        Some(n) => Err(Error::InvalidAttribute {
+            path: path.to_path_buf(),
+            attribute: "NumberOfFrames (0028,0008)",
+            value: n.to_string(),
+            reason: "must be at least 1",
+        }),
+    }
+}
+
+/// A stored padding value: (0028,0120) is US or SS by Pixel Representation, and
+/// implicit VR reads it as US.
+fn as_stored(v: i64, signed: bool) -> i32 {
+    if signed && (32768..65536).contains(&v) {
+        (v - 65536) as i32
+    } else {
+        v as i32
+    }
+}
+
 /// Builds the header record from a parsed object (shared with the pixel reader).
 pub(crate) fn header_from_object(
     path: &Path,
@@ -310,75 +399,13 @@ pub(crate) fn header_from_object(
     obj: &InMemDicomObject,
 ) -> Result<DicomHeader> {
     let mut warnings = Vec::new();
-    let mut warn =
-        |name: &str, raw: String| warnings.push(format!("{name}: unparseable value {raw:?}"));
-    let mut int = |tag, name: &str| {
-        attrs::int(obj, tag).unwrap_or_else(|raw| {
-            warn(name, raw);
-            None
-        })
-    };
-    let instance_number = int(tags::INSTANCE_NUMBER, "InstanceNumber");
-    let acquisition_number = int(tags::ACQUISITION_NUMBER, "AcquisitionNumber");
-    let series_number = int(tags::SERIES_NUMBER, "SeriesNumber");
-    let frames_declared = int(tags::NUMBER_OF_FRAMES, "NumberOfFrames");
-    let rows = int(tags::ROWS, "Rows");
-    let cols = int(tags::COLUMNS, "Columns");
-    let padding_value = int(tags::PIXEL_PADDING_VALUE, "PixelPaddingValue");
-    let padding_limit = int(tags::PIXEL_PADDING_RANGE_LIMIT, "PixelPaddingRangeLimit");
-
-    let dim = |v: Option<i64>, attribute: &'static str| -> Result<u16> {
-        match v {
-            None => Ok(0),
-            Some(x) => u16::try_from(x).map_err(|_| Error::InvalidAttribute {
-                path: path.to_path_buf(),
-                attribute,
-                value: x.to_string(),
-                reason: "must be between 0 and 65535",
-            }),
-        }
-    };
-    let rows = dim(rows, "Rows (0028,0010)")?;
-    let cols = dim(cols, "Columns (0028,0011)")?;
+    let n = Numbers::read(obj, &mut warnings);
+    let rows = dimension(path, n.rows, "Rows (0028,0010)")?;
+    let cols = dimension(path, n.cols, "Columns (0028,0011)")?;
     let pixel = pixel_format(path, obj)?;
-    let number_of_frames = match frames_declared {
-        None => 1,
-        Some(n) if n >= 1 && n <= i64::from(u32::MAX) => n as u32,
-        Some(n) => {
-            return Err(Error::InvalidAttribute {
-                path: path.to_path_buf(),
-                attribute: "NumberOfFrames (0028,0008)",
-                value: n.to_string(),
-                reason: "must be at least 1",
-            });
-        }
-    };
+    let number_of_frames = frame_count(path, n.frames_declared)?;
     let frames = frame_geometries(obj, number_of_frames, &mut warnings);
     let signed = pixel.as_ref().is_some_and(|p| p.signed);
-    let as_stored = |v: i64| -> i32 {
-        // (0028,0120) is US or SS by Pixel Representation; implicit VR reads it as US.
-        if signed && (32768..65536).contains(&v) {
-            (v - 65536) as i32
-        } else {
-            v as i32
-        }
-    };
-    let float = |tag, name: &str, warnings: &mut Vec<String>| {
-        attrs::float(obj, tag).unwrap_or_else(|raw| {
-            warnings.push(format!("{name}: unparseable value {raw:?}"));
-            None
-        })
-    };
-    let spacing_between_slices = float(
-        tags::SPACING_BETWEEN_SLICES,
-        "SpacingBetweenSlices",
-        &mut warnings,
-    );
-    let gantry_tilt = float(
-        tags::GANTRY_DETECTOR_TILT,
-        "GantryDetectorTilt",
-        &mut warnings,
-    );
     let sop_class_uid = attrs::text(obj, tags::SOP_CLASS_UID).unwrap_or(meta_sop_class);
     Ok(DicomHeader {
         path: path.to_path_buf(),
@@ -394,10 +421,10 @@ pub(crate) fn header_from_object(
             .into_iter()
             .map(|s| s.to_ascii_uppercase())
             .collect(),
-        series_number,
+        series_number: n.series_number,
         series_description: attrs::text(obj, tags::SERIES_DESCRIPTION),
-        instance_number,
-        acquisition_number,
+        instance_number: n.instance_number,
+        acquisition_number: n.acquisition_number,
         study_date: attrs::text(obj, tags::STUDY_DATE),
         accession_number: attrs::text(obj, tags::ACCESSION_NUMBER),
         rows,
@@ -405,13 +432,18 @@ pub(crate) fn header_from_object(
         pixel,
         number_of_frames,
         frames,
-        spacing_between_slices,
-        gantry_tilt,
+        spacing_between_slices: n.spacing_between_slices,
+        gantry_tilt: n.gantry_tilt,
         kernel: attrs::text(obj, tags::CONVOLUTION_KERNEL),
         manufacturer: attrs::text(obj, tags::MANUFACTURER),
         model: attrs::text(obj, tags::MANUFACTURER_MODEL_NAME),
         body_part: attrs::text(obj, tags::BODY_PART_EXAMINED),
-        padding: padding_value.map(|v| (as_stored(v), padding_limit.map(as_stored))),
+        padding: n.padding_value.map(|v| {
+            (
+                as_stored(v, signed),
+                n.padding_limit.map(|l| as_stored(l, signed)),
+            )
+        }),
         warnings,
         pixel_data: None,
         patient: PatientIdentity {

@@ -17,7 +17,7 @@
 //!   `[z, y, x]` with x towards the patient's left.
 //!
 //! - [`read_volume`]: the one-call form for a file, a series folder, a NIfTI file or a 2D
-//!   image; [`writer`] writes test series with known geometry.
+//!   image; `writer` (feature `dicom-write`) writes series with known geometry.
 //!
 //! `docs/dicom.md` in the repository describes the frame, the selection rules, the QA
 //! findings and the supported transfer syntaxes.
@@ -75,6 +75,7 @@ mod error;
 pub mod geometry;
 mod header;
 mod image2d;
+#[cfg(feature = "dicom-write")]
 mod jpeg_lossless;
 mod letterbox;
 mod load;
@@ -89,6 +90,7 @@ mod scan;
 mod select;
 mod series;
 mod volume;
+#[cfg(feature = "dicom-write")]
 pub mod writer;
 
 pub use error::{Error, Result};

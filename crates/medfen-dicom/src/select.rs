@@ -139,187 +139,223 @@ pub fn choose_series(
     series: &[SeriesSummary],
     policy: &SelectionPolicy,
 ) -> Result<SeriesChoice> {
-    let mut alternatives: Vec<Alternative> = Vec::new();
-    let mut reasons: Vec<String> = Vec::new();
-    let mut alive: Vec<usize> = Vec::new();
-    for (i, s) in series.iter().enumerate() {
-        let modality_ok = policy.modality.as_ref().is_none_or(|m| {
-            s.modality
-                .as_deref()
-                .is_some_and(|x| x.eq_ignore_ascii_case(m))
-        });
-        if !modality_ok {
-            alternatives.push(Alternative {
-                id: s.id.clone(),
-                why_not: format!(
-                    "modality {} is not {}",
-                    s.modality.as_deref().unwrap_or("unknown"),
-                    policy.modality.as_deref().unwrap_or("")
-                ),
-            });
-        } else if s.n_slices < policy.min_slices {
-            alternatives.push(Alternative {
-                id: s.id.clone(),
-                why_not: format!("{} slice(s), fewer than {}", s.n_slices, policy.min_slices),
-            });
-        } else {
-            alive.push(i);
-        }
-    }
-    if alive.is_empty() {
-        let reason = if alternatives.is_empty() {
-            "no image series".to_owned()
-        } else {
-            alternatives
-                .iter()
-                .map(|a| format!("{}: {}", a.id, a.why_not))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
+    let mut sel = Selection::new(series, policy);
+    if sel.alive.is_empty() {
         return Err(Error::NoSeries {
             context: context.to_owned(),
-            reason,
+            reason: sel.why_none(),
         });
     }
-
-    // Keeps the candidates for which `good` holds, if any does.
-    let mut prefer = |alive: &mut Vec<usize>,
-                      good: &dyn Fn(&SeriesSummary) -> bool,
-                      rule: &str,
-                      why_not: &dyn Fn(&SeriesSummary) -> String| {
-        let (keep, drop): (Vec<usize>, Vec<usize>) = alive.iter().partition(|&&i| good(&series[i]));
-        if !keep.is_empty() && !drop.is_empty() {
-            for i in drop {
-                alternatives.push(Alternative {
-                    id: series[i].id.clone(),
-                    why_not: why_not(&series[i]),
-                });
-            }
-            reasons.push(rule.to_owned());
-            *alive = keep;
-        }
-    };
-    prefer(
-        &mut alive,
-        &|s| !is_localizer(s),
-        "not a localizer",
-        &|_| "localizer".into(),
-    );
-    prefer(&mut alive, &is_original_primary, "ORIGINAL/PRIMARY", &|s| {
-        format!("image type {}", s.image_type.join("\\"))
-    });
-    prefer(
-        &mut alive,
-        &|s| s.orientation.is_some_and(|o| o.plane == Plane::Axial),
-        "axial",
-        &|s| {
-            format!(
-                "orientation {}",
-                s.orientation
-                    .map_or_else(|| "unknown".into(), |o| o.label())
-            )
-        },
-    );
-    let finest = alive
-        .iter()
-        .filter_map(|&i| series[i].slice_spacing)
-        .fold(f64::INFINITY, f64::min);
-    if finest.is_finite() {
-        let tol = policy.spacing_tolerance;
-        prefer(
-            &mut alive,
-            &|s| s.slice_spacing.is_some_and(|d| d <= finest * (1.0 + tol)),
-            &format!("finest slice spacing ({finest:.3} mm)"),
-            &|s| match s.slice_spacing {
-                Some(d) => format!("coarser slice spacing {d:.3} mm than {finest:.3} mm"),
-                None => "slice spacing unknown".into(),
-            },
-        );
+    sel.apply_preferences(policy);
+    if sel.alive.len() > 1 {
+        sel.break_tie(context, policy.tie_break)?;
     }
-    let most = alive.iter().map(|&i| series[i].n_slices).max().unwrap_or(0);
-    prefer(
-        &mut alive,
-        &|s| s.n_slices == most,
-        &format!("most slices ({most})"),
-        &|s| format!("{} slices, fewer than {most}", s.n_slices),
-    );
-    if !policy.prefer_kernels.is_empty() {
-        let best = alive
-            .iter()
-            .map(|&i| kernel_rank(&series[i], &policy.prefer_kernels))
-            .min()
-            .unwrap_or(0);
-        prefer(
-            &mut alive,
-            &|s| kernel_rank(s, &policy.prefer_kernels) == best,
-            "preferred kernel",
-            &|s| {
-                format!(
-                    "kernel {} less preferred",
-                    s.kernel.as_deref().unwrap_or("unknown")
-                )
-            },
-        );
-    }
-    if alive.len() > 1 {
-        let ordered = |highest: bool| {
-            let mut v = alive.clone();
-            v.sort_by(|&a, &b| {
-                let (na, nb) = (
-                    series[a].series_number.unwrap_or(i64::MAX),
-                    series[b].series_number.unwrap_or(i64::MAX),
-                );
-                let by_num = if highest { nb.cmp(&na) } else { na.cmp(&nb) };
-                by_num.then_with(|| series[a].id.cmp(&series[b].id))
-            });
-            v
-        };
-        match policy.tie_break {
-            TieBreak::Error => {
-                return Err(Error::AmbiguousSeries {
-                    context: context.to_owned(),
-                    candidates: alive.iter().map(|&i| series[i].id.clone()).collect(),
-                    reason: format!(
-                        "equal after rules: {}",
-                        if reasons.is_empty() {
-                            "none applied".into()
-                        } else {
-                            reasons.join(", ")
-                        }
-                    ),
-                });
-            }
-            TieBreak::LowestSeriesNumber | TieBreak::HighestSeriesNumber => {
-                let highest = policy.tie_break == TieBreak::HighestSeriesNumber;
-                let v = ordered(highest);
-                let rule = if highest {
-                    "tie broken by highest Series Number"
-                } else {
-                    "tie broken by lowest Series Number"
-                };
-                for &i in &v[1..] {
-                    alternatives.push(Alternative {
-                        id: series[i].id.clone(),
-                        why_not: rule.to_owned(),
-                    });
-                }
-                reasons.push(rule.to_owned());
-                alive = vec![v[0]];
-            }
-        }
-    }
-    let index = alive[0];
+    let index = sel.alive[0];
+    let mut alternatives = sel.alternatives;
     alternatives.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(SeriesChoice {
         index,
         id: series[index].id.clone(),
-        reason: if reasons.is_empty() {
+        reason: if sel.reasons.is_empty() {
             "only candidate".to_owned()
         } else {
-            reasons.join("; ")
+            sel.reasons.join("; ")
         },
         alternatives,
     })
+}
+
+/// The candidates still in the running, the losers with why, and the rules applied.
+struct Selection<'a> {
+    series: &'a [SeriesSummary],
+    alive: Vec<usize>,
+    alternatives: Vec<Alternative>,
+    reasons: Vec<String>,
+}
+
+impl<'a> Selection<'a> {
+    /// The series that meet the hard requirements (modality, enough slices).
+    fn new(series: &'a [SeriesSummary], policy: &SelectionPolicy) -> Self {
+        let mut sel = Self {
+            series,
+            alive: Vec::new(),
+            alternatives: Vec::new(),
+            reasons: Vec::new(),
+        };
+        for (i, s) in series.iter().enumerate() {
+            let modality_ok = policy.modality.as_ref().is_none_or(|m| {
+                s.modality
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(m))
+            });
+            let why_not = if !modality_ok {
+                format!(
+                    "modality {} is not {}",
+                    s.modality.as_deref().unwrap_or("unknown"),
+                    policy.modality.as_deref().unwrap_or("")
+                )
+            } else if s.n_slices < policy.min_slices {
+                format!("{} slice(s), fewer than {}", s.n_slices, policy.min_slices)
+            } else {
+                sel.alive.push(i);
+                continue;
+            };
+            sel.alternatives.push(Alternative {
+                id: s.id.clone(),
+                why_not,
+            });
+        }
+        sel
+    }
+
+    /// Why no series qualifies.
+    fn why_none(&self) -> String {
+        if self.alternatives.is_empty() {
+            return "no image series".to_owned();
+        }
+        self.alternatives
+            .iter()
+            .map(|a| format!("{}: {}", a.id, a.why_not))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Keeps the candidates for which `good` holds, if any does (and not all do),
+    /// recording `rule` and each loser's `why_not`.
+    fn prefer(
+        &mut self,
+        good: &dyn Fn(&SeriesSummary) -> bool,
+        rule: &str,
+        why_not: &dyn Fn(&SeriesSummary) -> String,
+    ) {
+        let series = self.series;
+        let (keep, drop): (Vec<usize>, Vec<usize>) =
+            self.alive.iter().partition(|&&i| good(&series[i]));
+        if keep.is_empty() || drop.is_empty() {
+            return;
+        }
+        for i in drop {
+            self.alternatives.push(Alternative {
+                id: series[i].id.clone(),
+                why_not: why_not(&series[i]),
+            });
+        }
+        self.reasons.push(rule.to_owned());
+        self.alive = keep;
+    }
+
+    /// Rules 2-7 of [`choose_series`], in order.
+    fn apply_preferences(&mut self, policy: &SelectionPolicy) {
+        let series = self.series;
+        self.prefer(&|s| !is_localizer(s), "not a localizer", &|_| {
+            "localizer".into()
+        });
+        self.prefer(&is_original_primary, "ORIGINAL/PRIMARY", &|s| {
+            format!("image type {}", s.image_type.join("\\"))
+        });
+        self.prefer(
+            &|s| s.orientation.is_some_and(|o| o.plane == Plane::Axial),
+            "axial",
+            &|s| {
+                format!(
+                    "orientation {}",
+                    s.orientation
+                        .map_or_else(|| "unknown".into(), |o| o.label())
+                )
+            },
+        );
+        let finest = self
+            .alive
+            .iter()
+            .filter_map(|&i| series[i].slice_spacing)
+            .fold(f64::INFINITY, f64::min);
+        if finest.is_finite() {
+            let tol = policy.spacing_tolerance;
+            self.prefer(
+                &|s| s.slice_spacing.is_some_and(|d| d <= finest * (1.0 + tol)),
+                &format!("finest slice spacing ({finest:.3} mm)"),
+                &|s| match s.slice_spacing {
+                    Some(d) => format!("coarser slice spacing {d:.3} mm than {finest:.3} mm"),
+                    None => "slice spacing unknown".into(),
+                },
+            );
+        }
+        let most = self
+            .alive
+            .iter()
+            .map(|&i| series[i].n_slices)
+            .max()
+            .unwrap_or(0);
+        self.prefer(
+            &|s| s.n_slices == most,
+            &format!("most slices ({most})"),
+            &|s| format!("{} slices, fewer than {most}", s.n_slices),
+        );
+        if !policy.prefer_kernels.is_empty() {
+            let best = self
+                .alive
+                .iter()
+                .map(|&i| kernel_rank(&series[i], &policy.prefer_kernels))
+                .min()
+                .unwrap_or(0);
+            self.prefer(
+                &|s| kernel_rank(s, &policy.prefer_kernels) == best,
+                "preferred kernel",
+                &|s| {
+                    format!(
+                        "kernel {} less preferred",
+                        s.kernel.as_deref().unwrap_or("unknown")
+                    )
+                },
+            );
+        }
+    }
+
+    /// Resolves a tie after every rule by Series Number, or refuses it.
+    fn break_tie(&mut self, context: &str, tie_break: TieBreak) -> Result<()> {
+        let series = self.series;
+        let highest = match tie_break {
+            TieBreak::Error => {
+                return Err(Error::AmbiguousSeries {
+                    context: context.to_owned(),
+                    candidates: self.alive.iter().map(|&i| series[i].id.clone()).collect(),
+                    reason: format!(
+                        "equal after rules: {}",
+                        if self.reasons.is_empty() {
+                            "none applied".into()
+                        } else {
+                            self.reasons.join(", ")
+                        }
+                    ),
+                });
+            }
+            TieBreak::LowestSeriesNumber => false,
+            TieBreak::HighestSeriesNumber => true,
+        };
+        let mut v = self.alive.clone();
+        v.sort_by(|&a, &b| {
+            let (na, nb) = (
+                series[a].series_number.unwrap_or(i64::MAX),
+                series[b].series_number.unwrap_or(i64::MAX),
+            );
+            let by_num = if highest { nb.cmp(&na) } else { na.cmp(&nb) };
+            by_num.then_with(|| series[a].id.cmp(&series[b].id))
+        });
+        let rule = if highest {
+            "tie broken by highest Series Number"
+        } else {
+            "tie broken by lowest Series Number"
+        };
+        for &i in &v[1..] {
+            self.alternatives.push(Alternative {
+                id: series[i].id.clone(),
+                why_not: rule.to_owned(),
+            });
+        }
+        self.reasons.push(rule.to_owned());
+        self.alive = vec![v[0]];
+        Ok(())
+    }
 }
 
 #[cfg(test)]

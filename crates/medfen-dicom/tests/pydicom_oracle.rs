@@ -177,6 +177,59 @@ fn rows_match(path: &Path, hu: &[f64], frames: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Compares the decoded stored values and HU of `img` with pydicom's dump `n`, and the
+/// rows read straight from the file (the cache's path) with the HU. Returns the
+/// verdict for the table, and the failures (none when identical).
+fn compare_with_dump(
+    dir: &Path,
+    n: u64,
+    img: &ImageFile,
+    path: &Path,
+    file: &str,
+) -> (String, Result<(), Vec<String>>) {
+    let want_stored = read_le::<8, i64>(&dir.join(format!("{n}.stored")), i64::from_le_bytes);
+    let want_hu = read_le::<8, f64>(&dir.join(format!("{n}.hu")), f64::from_le_bytes);
+    let stored = img.stored().map(|s| s.values);
+    let mut hu = vec![0f64; want_hu.len()];
+    let plane = usize::from(img.header().rows) * usize::from(img.header().cols);
+    let hu_ok = hu
+        .chunks_mut(plane)
+        .enumerate()
+        .try_for_each(|(f, chunk)| img.frame_into::<f64>(f, chunk).map(|_| ()));
+    let mut failures = Vec::new();
+    if hu_ok.is_ok()
+        && let Err(e) = rows_match(path, &hu, img.frames())
+    {
+        failures.push(format!("{file}: FrameRowReader: {e}"));
+    }
+    let verdict = match (stored, hu_ok) {
+        (Ok(s), Ok(())) if s == want_stored && hu == want_hu => {
+            format!("pass ({} values)", s.len())
+        }
+        (Ok(s), Ok(())) => {
+            let first = s.iter().zip(&want_stored).position(|(a, b)| a != b);
+            let first_hu = hu.iter().zip(&want_hu).position(|(a, b)| a != b);
+            let msg = format!(
+                "MISMATCH: {} vs {} stored values, first stored difference at {first:?}, first HU difference at {first_hu:?}",
+                s.len(),
+                want_stored.len()
+            );
+            failures.push(format!("{file}: {msg}"));
+            msg
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            failures.push(format!("{file}: {e}"));
+            format!("FAIL: {e}")
+        }
+    };
+    let result = if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures)
+    };
+    (verdict, result)
+}
+
 #[test]
 fn stored_values_and_hu_equal_pydicom_on_its_own_test_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -218,47 +271,15 @@ fn stored_values_and_hu_equal_pydicom_on_its_own_test_files() {
                 format!("FAIL: {e}")
             }
             (Some(n), Ok(img)) => {
-                let want_stored =
-                    read_le::<8, i64>(&dir.path().join(format!("{n}.stored")), i64::from_le_bytes);
-                let want_hu =
-                    read_le::<8, f64>(&dir.path().join(format!("{n}.hu")), f64::from_le_bytes);
-                let stored = img.stored().map(|s| s.values);
-                let mut hu = vec![0f64; want_hu.len()];
-                let plane = usize::from(img.header().rows) * usize::from(img.header().cols);
-                let hu_ok = hu
-                    .chunks_mut(plane)
-                    .enumerate()
-                    .try_for_each(|(f, chunk)| img.frame_into::<f64>(f, chunk).map(|_| ()));
-                // Rows read straight from the file (the cache's path) are the same values.
-                if hu_ok.is_ok()
-                    && let Err(e) = rows_match(&path, &hu, img.frames())
-                {
-                    failures.push(format!("{file}: FrameRowReader: {e}"));
-                }
-                match (stored, hu_ok) {
-                    (Ok(s), Ok(())) if s == want_stored && hu == want_hu => {
+                let (verdict, same) = compare_with_dump(dir.path(), n, &img, &path, file);
+                match same {
+                    Ok(()) => {
                         passed += 1;
-                        if is_jpeg_ls(ts) {
-                            jpeg_ls_passed += 1;
-                        }
-                        format!("pass ({} values)", s.len())
+                        jpeg_ls_passed += usize::from(is_jpeg_ls(ts));
                     }
-                    (Ok(s), Ok(())) => {
-                        let first = s.iter().zip(&want_stored).position(|(a, b)| a != b);
-                        let first_hu = hu.iter().zip(&want_hu).position(|(a, b)| a != b);
-                        let msg = format!(
-                            "MISMATCH: {} vs {} stored values, first stored difference at {first:?}, first HU difference at {first_hu:?}",
-                            s.len(),
-                            want_stored.len()
-                        );
-                        failures.push(format!("{file}: {msg}"));
-                        msg
-                    }
-                    (Err(e), _) | (_, Err(e)) => {
-                        failures.push(format!("{file}: {e}"));
-                        format!("FAIL: {e}")
-                    }
+                    Err(failure) => failures.extend(failure),
                 }
+                verdict
             }
         };
         let _ = writeln!(table, "{file:<45} {ts:<24} {verdict}");

@@ -146,6 +146,69 @@ pub struct BinaryReport {
     pub undefined: Vec<String>,
 }
 
+/// The operating threshold: chosen here by a rule (a failure is noted, not raised),
+/// or frozen from elsewhere and applied unchanged.
+fn operating_threshold(
+    labels: &[bool],
+    scores: &[f64],
+    source: &ThresholdSource,
+    note: &mut impl FnMut(&str, &Error),
+) -> Result<Option<ThresholdReport>> {
+    Ok(match source {
+        ThresholdSource::Rule { rule } => choose_threshold(labels, scores, *rule)
+            .map(|chosen| ThresholdReport {
+                frozen: false,
+                here: ThresholdResult {
+                    threshold: chosen.threshold,
+                    rule: chosen.rule,
+                    counts: chosen.counts,
+                    metrics: chosen.metrics,
+                },
+                chosen,
+            })
+            .map_err(|e| note("threshold", &e))
+            .ok(),
+        ThresholdSource::Frozen { chosen } => Some(ThresholdReport {
+            frozen: true,
+            here: chosen.apply(labels, scores)?,
+            chosen: chosen.clone(),
+        }),
+    })
+}
+
+/// Every statistic of the report the bootstrap gives an interval for.
+fn bootstrap_metrics(
+    options: &ReportOptions,
+    threshold: Option<&ThresholdReport>,
+    probabilities: bool,
+) -> Vec<BinaryMetric> {
+    let mut metrics = vec![
+        BinaryMetric::Auroc,
+        BinaryMetric::AveragePrecision,
+        BinaryMetric::SensitivityAtSpecificity {
+            target: options.specificity_target,
+        },
+        BinaryMetric::SpecificityAtSensitivity {
+            target: options.sensitivity_target,
+        },
+    ];
+    if let Some(t) = threshold {
+        metrics.extend(ThresholdStatistic::ALL.iter().map(|&statistic| {
+            BinaryMetric::AtThreshold {
+                threshold: t.chosen.threshold,
+                statistic,
+            }
+        }));
+    }
+    if probabilities {
+        metrics.push(BinaryMetric::Brier);
+        metrics.push(BinaryMetric::Ece {
+            n_bins: options.calibration_bins,
+        });
+    }
+    metrics
+}
+
 /// Computes a [`BinaryReport`].
 ///
 /// Statistics that are undefined on this data (one class missing, too few samples for a
@@ -209,26 +272,7 @@ pub fn binary_report(
             }
         })
         .ok();
-    let threshold = match &options.threshold {
-        ThresholdSource::Rule { rule } => choose_threshold(labels, scores, *rule)
-            .map(|chosen| ThresholdReport {
-                frozen: false,
-                here: ThresholdResult {
-                    threshold: chosen.threshold,
-                    rule: chosen.rule,
-                    counts: chosen.counts,
-                    metrics: chosen.metrics,
-                },
-                chosen,
-            })
-            .map_err(|e| note("threshold", &e))
-            .ok(),
-        ThresholdSource::Frozen { chosen } => Some(ThresholdReport {
-            frozen: true,
-            here: chosen.apply(labels, scores)?,
-            chosen: chosen.clone(),
-        }),
-    };
+    let threshold = operating_threshold(labels, scores, &options.threshold, &mut note)?;
     let probabilities = scores.iter().all(|s| (0.0..=1.0).contains(s));
     let calibration = if probabilities {
         Some(calibration(
@@ -243,30 +287,7 @@ pub fn binary_report(
     };
     let bootstrap = match options.bootstrap {
         Some(config) => {
-            let mut metrics = vec![
-                BinaryMetric::Auroc,
-                BinaryMetric::AveragePrecision,
-                BinaryMetric::SensitivityAtSpecificity {
-                    target: options.specificity_target,
-                },
-                BinaryMetric::SpecificityAtSensitivity {
-                    target: options.sensitivity_target,
-                },
-            ];
-            if let Some(t) = &threshold {
-                metrics.extend(ThresholdStatistic::ALL.iter().map(|&statistic| {
-                    BinaryMetric::AtThreshold {
-                        threshold: t.chosen.threshold,
-                        statistic,
-                    }
-                }));
-            }
-            if probabilities {
-                metrics.push(BinaryMetric::Brier);
-                metrics.push(BinaryMetric::Ece {
-                    n_bins: options.calibration_bins,
-                });
-            }
+            let metrics = bootstrap_metrics(options, threshold.as_ref(), probabilities);
             Some(cluster_bootstrap(
                 labels, scores, clusters, &metrics, config,
             )?)

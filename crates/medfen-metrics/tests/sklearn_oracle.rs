@@ -52,6 +52,154 @@ fn close_all(what: &str, got: &[f64], want: &[f64], tol: f64) {
     }
 }
 
+/// AUROC, the ROC curve and sensitivity at specificity of one golden case (or the
+/// single-class error when the oracle has no AUROC).
+fn check_roc(name: &str, case: &Value, y: &[bool], s: &[f64]) {
+    if let Some(want) = case["auroc"].as_f64() {
+        close(
+            &format!("{name} auroc"),
+            mm::auroc(y, s).unwrap(),
+            want,
+            1e-12,
+        );
+        let roc = mm::roc_curve(y, s).unwrap();
+        close_all(
+            &format!("{name} roc fpr"),
+            &roc.fpr,
+            &floats(&case["roc"]["fpr"]),
+            1e-12,
+        );
+        close_all(
+            &format!("{name} roc tpr"),
+            &roc.tpr,
+            &floats(&case["roc"]["tpr"]),
+            1e-12,
+        );
+        close_all(
+            &format!("{name} roc thr"),
+            &roc.thresholds,
+            &floats(&case["roc"]["thresholds"]),
+            0.0,
+        );
+        for target in [0.8, 0.9, 0.95, 0.99] {
+            let want = &case[format!("sens_at_spec_{target}")];
+            let op = mm::sensitivity_at_specificity(y, s, target).unwrap();
+            close(
+                &format!("{name} sens@spec {target}"),
+                op.sensitivity,
+                want["sensitivity"].as_f64().unwrap(),
+                1e-12,
+            );
+            close(
+                &format!("{name} thr@spec {target}"),
+                op.threshold,
+                want["threshold"].as_f64().unwrap(),
+                0.0,
+            );
+            // Exact: never more than floor((1 - target) * n_neg) false positives.
+            let n_neg = y.iter().filter(|l| !**l).count() as f64;
+            let allowed = ((1.0 - target) * n_neg + 1e-9).floor();
+            assert!(
+                op.counts.fp as f64 <= allowed,
+                "{name}: {} FPs > {allowed}",
+                op.counts.fp
+            );
+        }
+    } else {
+        assert!(
+            matches!(mm::auroc(y, s), Err(mm::Error::SingleClass { .. })),
+            "{name}"
+        );
+    }
+}
+
+/// Average precision and the PR curve of one golden case.
+fn check_pr(name: &str, case: &Value, y: &[bool], s: &[f64]) {
+    if let Some(want) = case["average_precision"].as_f64() {
+        close(
+            &format!("{name} AP"),
+            mm::average_precision(y, s).unwrap(),
+            want,
+            1e-12,
+        );
+        let pr = mm::pr_curve(y, s).unwrap();
+        // scikit-learn lists the points by increasing threshold; medfen by decreasing.
+        let mut p = floats(&case["pr"]["precision"]);
+        let mut r = floats(&case["pr"]["recall"]);
+        let mut t = floats(&case["pr"]["thresholds"]);
+        p.reverse();
+        r.reverse();
+        t.reverse();
+        t.insert(0, f64::INFINITY);
+        close_all(&format!("{name} pr precision"), &pr.precision, &p, 1e-12);
+        close_all(&format!("{name} pr recall"), &pr.recall, &r, 1e-12);
+        close_all(&format!("{name} pr thresholds"), &pr.thresholds, &t, 0.0);
+    }
+}
+
+/// Counts and metrics at each of the case's thresholds.
+fn check_at_thresholds(name: &str, case: &Value, y: &[bool], s: &[f64]) {
+    for entry in case["at_threshold"].as_array().unwrap() {
+        let thr = entry["threshold"].as_f64().unwrap();
+        let c = mm::ConfusionCounts::at_threshold(y, s, thr).unwrap();
+        let counts = [c.tp, c.fp, c.tn, c.fn_];
+        let want: Vec<u64> = ["tp", "fp", "tn", "fn"]
+            .iter()
+            .map(|k| entry[k].as_u64().unwrap())
+            .collect();
+        assert_eq!(counts.to_vec(), want, "{name} counts at {thr}");
+        let m = c.metrics();
+        let pairs = [
+            ("accuracy", m.accuracy),
+            ("precision", m.precision),
+            ("sensitivity", m.sensitivity),
+            ("f1", m.f1),
+            ("mcc", m.mcc),
+            ("balanced_accuracy", m.balanced_accuracy),
+        ];
+        for (key, got) in pairs {
+            match entry[key].as_f64() {
+                Some(want) => close(&format!("{name} {key}@{thr}"), got.unwrap(), want, 1e-12),
+                None => assert_eq!(got, None, "{name} {key}@{thr} should be undefined"),
+            }
+        }
+    }
+}
+
+/// Brier score, ECE and the DeLong variance of one golden case.
+fn check_calibration_and_delong(name: &str, case: &Value, y: &[bool], s: &[f64]) {
+    if let Some(want) = case["brier"].as_f64() {
+        close(
+            &format!("{name} brier"),
+            mm::brier_score(y, s).unwrap(),
+            want,
+            1e-12,
+        );
+        let cal = mm::calibration(y, s, 10, 0.95).unwrap();
+        close(
+            &format!("{name} ece"),
+            cal.ece,
+            case["ece_10"].as_f64().unwrap(),
+            1e-12,
+        );
+    }
+    if case["delong"].is_object() {
+        let d = mm::delong(y, s, 0.95).unwrap();
+        close(
+            &format!("{name} delong auroc"),
+            d.auroc,
+            case["delong"]["auroc"].as_f64().unwrap(),
+            1e-9,
+        );
+        close(
+            &format!("{name} delong var"),
+            d.variance,
+            case["delong"]["variance"].as_f64().unwrap(),
+            1e-9,
+        );
+    }
+}
+
 #[test]
 fn binary_cases_match_scikit_learn() {
     let g = golden();
@@ -60,137 +208,10 @@ fn binary_cases_match_scikit_learn() {
         let name = case["name"].as_str().unwrap();
         let y = labels(&case["labels"]);
         let s = floats(&case["scores"]);
-        if let Some(want) = case["auroc"].as_f64() {
-            close(
-                &format!("{name} auroc"),
-                mm::auroc(&y, &s).unwrap(),
-                want,
-                1e-12,
-            );
-            let roc = mm::roc_curve(&y, &s).unwrap();
-            close_all(
-                &format!("{name} roc fpr"),
-                &roc.fpr,
-                &floats(&case["roc"]["fpr"]),
-                1e-12,
-            );
-            close_all(
-                &format!("{name} roc tpr"),
-                &roc.tpr,
-                &floats(&case["roc"]["tpr"]),
-                1e-12,
-            );
-            close_all(
-                &format!("{name} roc thr"),
-                &roc.thresholds,
-                &floats(&case["roc"]["thresholds"]),
-                0.0,
-            );
-            for target in [0.8, 0.9, 0.95, 0.99] {
-                let want = &case[format!("sens_at_spec_{target}")];
-                let op = mm::sensitivity_at_specificity(&y, &s, target).unwrap();
-                close(
-                    &format!("{name} sens@spec {target}"),
-                    op.sensitivity,
-                    want["sensitivity"].as_f64().unwrap(),
-                    1e-12,
-                );
-                close(
-                    &format!("{name} thr@spec {target}"),
-                    op.threshold,
-                    want["threshold"].as_f64().unwrap(),
-                    0.0,
-                );
-                // Exact: never more than floor((1 - target) * n_neg) false positives.
-                let n_neg = y.iter().filter(|l| !**l).count() as f64;
-                let allowed = ((1.0 - target) * n_neg + 1e-9).floor();
-                assert!(
-                    op.counts.fp as f64 <= allowed,
-                    "{name}: {} FPs > {allowed}",
-                    op.counts.fp
-                );
-            }
-        } else {
-            assert!(
-                matches!(mm::auroc(&y, &s), Err(mm::Error::SingleClass { .. })),
-                "{name}"
-            );
-        }
-        if let Some(want) = case["average_precision"].as_f64() {
-            close(
-                &format!("{name} AP"),
-                mm::average_precision(&y, &s).unwrap(),
-                want,
-                1e-12,
-            );
-            let pr = mm::pr_curve(&y, &s).unwrap();
-            // scikit-learn lists the points by increasing threshold; medfen by decreasing.
-            let mut p = floats(&case["pr"]["precision"]);
-            let mut r = floats(&case["pr"]["recall"]);
-            let mut t = floats(&case["pr"]["thresholds"]);
-            p.reverse();
-            r.reverse();
-            t.reverse();
-            t.insert(0, f64::INFINITY);
-            close_all(&format!("{name} pr precision"), &pr.precision, &p, 1e-12);
-            close_all(&format!("{name} pr recall"), &pr.recall, &r, 1e-12);
-            close_all(&format!("{name} pr thresholds"), &pr.thresholds, &t, 0.0);
-        }
-        for entry in case["at_threshold"].as_array().unwrap() {
-            let thr = entry["threshold"].as_f64().unwrap();
-            let c = mm::ConfusionCounts::at_threshold(&y, &s, thr).unwrap();
-            let counts = [c.tp, c.fp, c.tn, c.fn_];
-            let want: Vec<u64> = ["tp", "fp", "tn", "fn"]
-                .iter()
-                .map(|k| entry[k].as_u64().unwrap())
-                .collect();
-            assert_eq!(counts.to_vec(), want, "{name} counts at {thr}");
-            let m = c.metrics();
-            let pairs = [
-                ("accuracy", m.accuracy),
-                ("precision", m.precision),
-                ("sensitivity", m.sensitivity),
-                ("f1", m.f1),
-                ("mcc", m.mcc),
-                ("balanced_accuracy", m.balanced_accuracy),
-            ];
-            for (key, got) in pairs {
-                match entry[key].as_f64() {
-                    Some(want) => close(&format!("{name} {key}@{thr}"), got.unwrap(), want, 1e-12),
-                    None => assert_eq!(got, None, "{name} {key}@{thr} should be undefined"),
-                }
-            }
-        }
-        if let Some(want) = case["brier"].as_f64() {
-            close(
-                &format!("{name} brier"),
-                mm::brier_score(&y, &s).unwrap(),
-                want,
-                1e-12,
-            );
-            let cal = mm::calibration(&y, &s, 10, 0.95).unwrap();
-            close(
-                &format!("{name} ece"),
-                cal.ece,
-                case["ece_10"].as_f64().unwrap(),
-                1e-12,
-            );
-        }
-        if case["delong"].is_object() {
-            let d = mm::delong(&y, &s, 0.95).unwrap();
-            close(
-                &format!("{name} delong auroc"),
-                d.auroc,
-                case["delong"]["auroc"].as_f64().unwrap(),
-                1e-9,
-            );
-            close(
-                &format!("{name} delong var"),
-                d.variance,
-                case["delong"]["variance"].as_f64().unwrap(),
-                1e-9,
-            );
-        }
+        check_roc(name, case, &y, &s);
+        check_pr(name, case, &y, &s);
+        check_at_thresholds(name, case, &y, &s);
+        check_calibration_and_delong(name, case, &y, &s);
         checked += 1;
     }
     assert_eq!(checked, 7, "every golden case must be checked");

@@ -4,7 +4,7 @@
 //!
 //! Usage: `cargo bench -p medfen-models --bench train -- [THREADS [CASE]]` (CASE: run
 //! only the cases whose name contains it).
-#![allow(clippy::print_stdout, clippy::cast_precision_loss)]
+#![allow(clippy::print_stdout)]
 
 use std::time::Instant;
 

@@ -7,7 +7,6 @@ use tch::{Device, Kind, Tensor};
 
 /// The batch's values as a `[B, C, K, S, S]` float tensor on `device`.
 pub fn batch_inputs(batch: &Batch, device: Device) -> Tensor {
-    #[allow(clippy::cast_possible_wrap)]
     let shape: Vec<i64> = batch.shape.iter().map(|&d| d as i64).collect();
     Tensor::from_slice(&batch.data)
         .reshape(shape)

@@ -48,11 +48,6 @@ impl Schedule {
         warmup_epochs: f64,
     ) -> Self {
         let per_epoch = batches.div_ceil(accumulate.max(1));
-        #[allow(
-            clippy::cast_precision_loss,
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss
-        )]
         let warmup_steps = (warmup_epochs * per_epoch as f64).round() as u64;
         Self {
             peak_lr,
@@ -64,13 +59,11 @@ impl Schedule {
 
     /// Learning rate of optimizer step `step` (0-based).
     pub fn lr(&self, step: u64) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
         if step < self.warmup_steps {
             return self.peak_lr * (step + 1) as f64 / self.warmup_steps as f64;
         }
         let span = self.total_steps.saturating_sub(self.warmup_steps).max(1);
         let done = (step - self.warmup_steps).min(span - 1);
-        #[allow(clippy::cast_precision_loss)]
         let t = if span <= 1 {
             1.0
         } else {
@@ -208,14 +201,8 @@ impl AdamW {
     }
 
     /// One update with learning rate `lr` from the accumulated gradients.
-    #[allow(clippy::float_cmp)]
     pub fn step(&mut self, lr: f64) {
         self.step += 1;
-        #[allow(
-            clippy::cast_precision_loss,
-            clippy::cast_possible_wrap,
-            clippy::cast_possible_truncation
-        )]
         let t = self.step as i32;
         let c1 = 1.0 - self.beta1.powi(t);
         let c2 = 1.0 - self.beta2.powi(t);
@@ -252,7 +239,6 @@ impl AdamW {
     /// Write failures, naming the file.
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut tensors: Vec<(String, Tensor)> = Vec::with_capacity(2 * self.params.len() + 1);
-        #[allow(clippy::cast_possible_wrap)]
         tensors.push(("step".into(), Tensor::from_slice(&[self.step as i64])));
         for p in &self.params {
             tensors.push((format!("m.{}", p.name), p.m.contiguous()));

@@ -13,6 +13,9 @@ pub const LIBTORCH_VERSION: &str = "2.13.0";
 pub struct RuntimeReport {
     /// libtorch version.
     pub libtorch_version: &'static str,
+    /// The libtorch library this process loaded (`libtorch_cpu.so`, from the process's
+    /// memory map; Linux only).
+    pub library: Option<String>,
     /// libtorch was built with CUDA support (false for medfen's CPU kit).
     pub cuda_built: bool,
     /// Number of CUDA devices libtorch can use.
@@ -64,6 +67,7 @@ pub fn probe() -> RuntimeReport {
     devices.extend((0..cuda_devices).map(|i| check_device(Device::Cuda(i))));
     RuntimeReport {
         libtorch_version: LIBTORCH_VERSION,
+        library: loaded_library("libtorch_cpu.so"),
         cuda_built: tch::utils::has_cuda(),
         cuda_devices,
         cudnn_available,
@@ -75,6 +79,20 @@ pub fn probe() -> RuntimeReport {
         inter_op_threads: tch::get_num_interop_threads(),
         devices,
     }
+}
+
+/// The path of the loaded shared library whose file name is `name`, from
+/// `/proc/self/maps`.
+fn loaded_library(name: &str) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| {
+            std::path::Path::new(p)
+                .file_name()
+                .is_some_and(|f| f == name)
+        })
+        .map(str::to_owned)
 }
 
 const N: usize = 96;

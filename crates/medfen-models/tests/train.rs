@@ -69,6 +69,56 @@ fn easy() -> Prepared {
     prepared("easy", 100, DiseasedSides::Both, 64)
 }
 
+/// `predict` from DICOM extracts the ears as the cache did: its rows agree with eval's
+/// (`evaluated`, the Parquet table) for the same ears, column by column; those predict
+/// cannot know are empty.
+fn predict_agrees_with_eval(p: &Prepared, run: &Path, evaluated: &Path, threshold: f64) {
+    let evaluated = PredictionTable::read(evaluated).unwrap();
+    let split = p.splits.join("100pct/test.parquet");
+    let t = Table::read(&split).unwrap();
+    let ids = t.ints("exam_id").unwrap();
+    let dirs = t.texts("exam_dir").unwrap();
+    let exams: Vec<(i64, PathBuf)> = (0..t.rows())
+        .step_by(2)
+        .take(3)
+        .map(|i| (ids[i].unwrap(), p.dicom.join(dirs[i].clone().unwrap())))
+        .collect();
+    let paths: Vec<PathBuf> = exams.iter().map(|e| e.1.clone()).collect();
+    let predicted = predict_exams(run, "best", &paths, Device::Cpu).unwrap();
+    assert_eq!(predicted.rows.len(), 2 * exams.len());
+    assert_eq!(
+        (predicted.top_k, &predicted.class_names),
+        (evaluated.top_k, &evaluated.class_names)
+    );
+    for pred in &predicted.rows {
+        let e = evaluated
+            .rows
+            .iter()
+            .find(|e| e.exam_id == pred.exam_id && e.side == pred.side)
+            .unwrap_or_else(|| panic!("no eval row for {:?} {:?}", pred.exam_id, pred.side));
+        let id = pred.exam_id;
+        assert!(
+            (pred.probs[0] - e.probs[0]).abs() < 1e-5,
+            "exam {id:?}: y_prob"
+        );
+        assert_eq!(pred.y_pred, e.y_pred, "exam {id:?}: y_pred");
+        assert_eq!(pred.threshold, Some(threshold));
+        assert_eq!(pred.threshold, e.threshold);
+        assert_eq!(pred.top_slices.len(), e.top_slices.len());
+        for (a, b) in pred.top_slices.iter().zip(&e.top_slices) {
+            assert_eq!(
+                (a.slice, a.source_slice, a.z_mm),
+                (b.slice, b.source_slice, b.z_mm),
+                "exam {id:?}: top slices"
+            );
+            assert!((a.weight - b.weight).abs() < 1e-5);
+        }
+        assert!(pred.source.is_some() && e.source.is_none());
+        assert!(pred.code.is_none() && pred.y_true.is_none() && pred.in_task.is_none());
+        assert!(pred.patient_key.is_none() && e.patient_key.is_some());
+    }
+}
+
 #[test]
 fn ear2d_learns_easy_synth_with_frozen_val_thresholds_and_reloads_identically() {
     let _rng = rng_lock();
@@ -151,52 +201,7 @@ fn ear2d_learns_easy_synth_with_frozen_val_thresholds_and_reloads_identically() 
     evaluate(&eval_options(&run, "test")).unwrap();
     assert_eq!(std::fs::read(csv).unwrap(), csv_before);
 
-    // `predict` from DICOM extracts the ears as the cache did: its rows agree with
-    // eval's for the same ears, column by column (those predict cannot know are empty).
-    let evaluated = PredictionTable::read(parquet).unwrap();
-    let split = p.splits.join("100pct/test.parquet");
-    let t = Table::read(&split).unwrap();
-    let ids = t.ints("exam_id").unwrap();
-    let dirs = t.texts("exam_dir").unwrap();
-    let exams: Vec<(i64, PathBuf)> = (0..t.rows())
-        .step_by(2)
-        .take(3)
-        .map(|i| (ids[i].unwrap(), p.dicom.join(dirs[i].clone().unwrap())))
-        .collect();
-    let paths: Vec<PathBuf> = exams.iter().map(|e| e.1.clone()).collect();
-    let predicted = predict_exams(&run, "best", &paths, Device::Cpu).unwrap();
-    assert_eq!(predicted.rows.len(), 2 * exams.len());
-    assert_eq!(
-        (predicted.top_k, &predicted.class_names),
-        (evaluated.top_k, &evaluated.class_names)
-    );
-    for pred in &predicted.rows {
-        let e = evaluated
-            .rows
-            .iter()
-            .find(|e| e.exam_id == pred.exam_id && e.side == pred.side)
-            .unwrap_or_else(|| panic!("no eval row for {:?} {:?}", pred.exam_id, pred.side));
-        let id = pred.exam_id;
-        assert!(
-            (pred.probs[0] - e.probs[0]).abs() < 1e-5,
-            "exam {id:?}: y_prob"
-        );
-        assert_eq!(pred.y_pred, e.y_pred, "exam {id:?}: y_pred");
-        assert_eq!(pred.threshold, Some(stored.operating.threshold));
-        assert_eq!(pred.threshold, e.threshold);
-        assert_eq!(pred.top_slices.len(), e.top_slices.len());
-        for (a, b) in pred.top_slices.iter().zip(&e.top_slices) {
-            assert_eq!(
-                (a.slice, a.source_slice, a.z_mm),
-                (b.slice, b.source_slice, b.z_mm),
-                "exam {id:?}: top slices"
-            );
-            assert!((a.weight - b.weight).abs() < 1e-5);
-        }
-        assert!(pred.source.is_some() && e.source.is_none());
-        assert!(pred.code.is_none() && pred.y_true.is_none() && pred.in_task.is_none());
-        assert!(pred.patient_key.is_none() && e.patient_key.is_some());
-    }
+    predict_agrees_with_eval(&p, &run, parquet, stored.operating.threshold);
 }
 
 #[test]

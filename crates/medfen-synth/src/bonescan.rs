@@ -312,79 +312,69 @@ struct Scan {
     spots: Vec<HotSpot>,
 }
 
-/// Writes the bone-scan dataset; returns (files, files reused).
-pub(crate) fn write(
-    out: &Path,
-    config: &SynthConfig,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<(u64, u64)> {
-    let contrast = config.difficulty.knobs().lesion_contrast;
-    let scans: Vec<Scan> = (0..config.exams)
-        .map(|k| {
-            let mut s = Stream::new(config.seed, "bonescan", k as u64);
-            let (mut blobs, bladder) = skeleton(&mut s);
-            let label = u8::from(s.chance(0.4));
-            let mut spots = vec![HotSpot {
-                class: "physiological",
-                blob_index: bladder,
-            }];
-            if label == 1 {
-                for i in lesions(&mut blobs, &mut s, contrast) {
-                    spots.push(HotSpot {
-                        class: "nidus",
-                        blob_index: i,
-                    });
-                }
-            }
-            Scan {
-                id: format!("{:06}", 100_001 + k),
-                label,
-                blobs,
-                spots,
-            }
-        })
-        .collect();
+/// Patient `k`'s skeleton, label and hot spots (the bladder always; lesions when
+/// positive).
+fn plan_scan(config: &SynthConfig, k: usize, contrast: f64) -> Scan {
+    let mut s = Stream::new(config.seed, "bonescan", k as u64);
+    let (mut blobs, bladder) = skeleton(&mut s);
+    let label = u8::from(s.chance(0.4));
+    let mut spots = vec![HotSpot {
+        class: "physiological",
+        blob_index: bladder,
+    }];
+    if label == 1 {
+        for i in lesions(&mut blobs, &mut s, contrast) {
+            spots.push(HotSpot {
+                class: "nidus",
+                blob_index: i,
+            });
+        }
+    }
+    Scan {
+        id: format!("{:06}", 100_001 + k),
+        label,
+        blobs,
+        spots,
+    }
+}
 
-    let reused: u64 = scans
-        .par_iter()
-        .enumerate()
-        .map(|(k, scan)| -> Result<u64> {
-            let mut reused = 0;
-            for (v, (folder, sub, mirrored)) in VIEWS.iter().enumerate() {
-                let file = format!("{}.jpg", scan.id);
-                let path = out.join(folder).join(&file);
-                let crop_folder = if *mirrored { "pelvisPOST" } else { "pelvisANT" };
-                let crop_path = out.join(crop_folder).join(&file);
-                if path.exists() && crop_path.exists() {
-                    reused += 2;
-                } else {
-                    let mut s =
-                        Stream::new(config.seed, "bonescan-noise", (k as u64) << 1 | v as u64);
-                    let img = display(&counts(&scan.blobs, *mirrored, &mut s));
-                    jpeg(&path, &img, WIDTH, HEIGHT)?;
-                    let [cx, cy, cw, ch] = PELVIS_CROP;
-                    let crop: Vec<u8> = (cy..cy + ch)
-                        .flat_map(|y| img[y * WIDTH + cx..y * WIDTH + cx + cw].iter().copied())
-                        .collect();
-                    jpeg(&crop_path, &crop, cw, ch)?;
-                }
-                let boxes: Vec<(&str, [usize; 4])> = scan
-                    .spots
-                    .iter()
-                    .map(|h| (h.class, bbox(&scan.blobs[h.blob_index], *mirrored)))
-                    .collect();
-                let xml = voc(sub, &file, &boxes);
-                medfen_io::write_atomically(
-                    &out.join(folder).join(sub).join(format!("{}.xml", scan.id)),
-                    xml.as_bytes(),
-                )?;
-            }
-            progress(1);
-            Ok(reused)
-        })
-        .sum::<Result<u64>>()?;
+/// Writes scan `k`'s images (both views, whole body and pelvis crop) unless they exist,
+/// and its VOC boxes; returns the files reused.
+fn write_scan(out: &Path, config: &SynthConfig, k: usize, scan: &Scan) -> Result<u64> {
+    let mut reused = 0;
+    for (v, (folder, sub, mirrored)) in VIEWS.iter().enumerate() {
+        let file = format!("{}.jpg", scan.id);
+        let path = out.join(folder).join(&file);
+        let crop_folder = if *mirrored { "pelvisPOST" } else { "pelvisANT" };
+        let crop_path = out.join(crop_folder).join(&file);
+        if path.exists() && crop_path.exists() {
+            reused += 2;
+        } else {
+            let mut s = Stream::new(config.seed, "bonescan-noise", (k as u64) << 1 | v as u64);
+            let img = display(&counts(&scan.blobs, *mirrored, &mut s));
+            jpeg(&path, &img, WIDTH, HEIGHT)?;
+            let [cx, cy, cw, ch] = PELVIS_CROP;
+            let crop: Vec<u8> = (cy..cy + ch)
+                .flat_map(|y| img[y * WIDTH + cx..y * WIDTH + cx + cw].iter().copied())
+                .collect();
+            jpeg(&crop_path, &crop, cw, ch)?;
+        }
+        let boxes: Vec<(&str, [usize; 4])> = scan
+            .spots
+            .iter()
+            .map(|h| (h.class, bbox(&scan.blobs[h.blob_index], *mirrored)))
+            .collect();
+        let xml = voc(sub, &file, &boxes);
+        medfen_io::write_atomically(
+            &out.join(folder).join(sub).join(format!("{}.xml", scan.id)),
+            xml.as_bytes(),
+        )?;
+    }
+    Ok(reused)
+}
 
-    // Index files: `filename label` per line.
+/// The index files, `filename label` per line: whole-body views and pelvis crops.
+fn write_indices(out: &Path, scans: &[Scan]) -> Result<()> {
     let in_crop = |b: &[usize; 4]| {
         let [cx, cy, cw, ch] = PELVIS_CROP;
         b[2] >= cx && b[0] < cx + cw && b[3] >= cy && b[1] < cy + ch
@@ -392,7 +382,7 @@ pub(crate) fn write(
     for (folder, _, mirrored) in VIEWS {
         let mut index = String::new();
         let mut crop_index = String::new();
-        for scan in &scans {
+        for scan in scans {
             let _ = writeln!(index, "{}.jpg {}", scan.id, scan.label);
             let crop_label = u8::from(scan.spots.iter().any(|h| {
                 h.class == "nidus" && in_crop(&bbox(&scan.blobs[h.blob_index], mirrored))
@@ -409,10 +399,13 @@ pub(crate) fn write(
             crop_index.as_bytes(),
         )?;
     }
+    Ok(())
+}
 
-    // Truth: one row per box.
+/// Truth: one row per box (`boxes.parquet` and its CSV twin).
+fn write_boxes(out: &Path, scans: &[Scan]) -> Result<()> {
     let mut rows: Vec<(&Scan, &str, &str, [usize; 4])> = Vec::new();
-    for scan in &scans {
+    for scan in scans {
         for (folder, _, mirrored) in VIEWS {
             for h in &scan.spots {
                 rows.push((
@@ -434,7 +427,30 @@ pub(crate) fn write(
     for (a, name) in ["xmin", "ymin", "xmax", "ymax"].iter().enumerate() {
         t.int(name, rows.iter().map(|r| Some(r.3[a] as i64)));
     }
-    t.write_parquet_and_csv(&out.join("boxes.parquet"))?;
+    Ok(t.write_parquet_and_csv(&out.join("boxes.parquet"))?)
+}
+
+/// Writes the bone-scan dataset; returns (files, files reused).
+pub(crate) fn write(
+    out: &Path,
+    config: &SynthConfig,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(u64, u64)> {
+    let contrast = config.difficulty.knobs().lesion_contrast;
+    let scans: Vec<Scan> = (0..config.exams)
+        .map(|k| plan_scan(config, k, contrast))
+        .collect();
+    let reused: u64 = scans
+        .par_iter()
+        .enumerate()
+        .map(|(k, scan)| -> Result<u64> {
+            let reused = write_scan(out, config, k, scan)?;
+            progress(1);
+            Ok(reused)
+        })
+        .sum::<Result<u64>>()?;
+    write_indices(out, &scans)?;
+    write_boxes(out, &scans)?;
     let files = (scans.len() * 2 * 3 + 4) as u64;
     Ok((files, reused))
 }

@@ -143,14 +143,20 @@ fn sop_uids(series_uid: &str, n: usize, s: &mut Stream) -> Vec<String> {
         .collect()
 }
 
-/// Plans the exam: where the head is, which series exist and their geometry.
-pub(crate) fn plan_exam(config: &SynthConfig, exam: &ExamPlan, anatomy: &Anatomy) -> ExamScan {
-    let knobs: DifficultyKnobs = config.difficulty.knobs();
-    let scale = config.scale();
-    let mut s = Stream::new(config.seed, "scan", exam.index as u64);
-    let profile = &SCANNERS[exam.scanner];
+/// The reconstruction grid shared by the axial series: matrix, pixel size, the
+/// position of the first pixel, and the noise.
+struct Grid {
+    matrix: usize,
+    pixel: f64,
+    x0: f64,
+    y0: f64,
+    noise: f64,
+}
+
+/// The head's pose in the scanner: a small rotation and a shift of the field of view.
+fn head_pose(s: &mut Stream, knobs: &DifficultyKnobs) -> Pose {
     let rot = knobs.rotation_deg;
-    let pose = Pose {
+    Pose {
         rotation: Mat3::rotation_deg(
             s.symmetric(rot * 0.5),
             s.symmetric(rot * 0.7),
@@ -161,11 +167,11 @@ pub(crate) fn plan_exam(config: &SynthConfig, exam: &ExamPlan, anatomy: &Anatomy
             s.symmetric(knobs.fov_shift_mm) + 10.0,
             round_to(s.uniform(-180.0, -120.0), 0.1),
         ],
-    };
-    let mut lesion_stream = Stream::new(config.seed, "lesions", exam.index as u64);
-    let scene = Scene::new(anatomy, exam.codes, pose, &knobs, &mut lesion_stream);
+    }
+}
 
-    // The z range both ears need, with a margin.
+/// The z range both ears need, with a margin.
+fn ear_z_range(scene: &Scene) -> (f64, f64) {
     let z_lo = scene
         .ears
         .iter()
@@ -178,10 +184,11 @@ pub(crate) fn plan_exam(config: &SynthConfig, exam: &ExamPlan, anatomy: &Anatomy
         .map(|e| e.ear_box.max[2])
         .fold(f64::NEG_INFINITY, f64::max)
         + 2.0;
+    (z_lo, z_hi)
+}
 
-    let uid_base = format!("{UID_ROOT}.{}.{}", config.seed % 1_000_000, exam.exam_id);
-    let study_uid = format!("{uid_base}.1");
-    let frame_uid = format!("{uid_base}.2");
+fn grid(config: &SynthConfig, knobs: &DifficultyKnobs, noise_factor: f64, s: &mut Stream) -> Grid {
+    let scale = config.scale();
     let matrix = config.matrix;
     let fov = if knobs.spacing_jitter == 0.0 {
         204.8
@@ -190,52 +197,72 @@ pub(crate) fn plan_exam(config: &SynthConfig, exam: &ExamPlan, anatomy: &Anatomy
     };
     let pixel = round_to(fov / 512.0 * scale, 1e-5);
     let recon_centre = [round_to(s.symmetric(knobs.fov_shift_mm * 0.3), 0.1), 0.0];
-    let x0 = round_to(recon_centre[0] - (matrix as f64 - 1.0) / 2.0 * pixel, 1e-4);
-    let y0 = round_to(recon_centre[1] - (matrix as f64 - 1.0) / 2.0 * pixel, 1e-4);
-    let noise = knobs.noise_hu * profile.noise_factor;
-
-    // Series numbers as a scanner assigns them: 1 localizer, 2 bone, 3 soft tissue.
-    let mut series = Vec::new();
-    let has_localizer = s.chance(0.5);
-    let has_soft = s.chance(0.5);
-    if has_localizer {
-        let n = 1;
-        let uid = format!("{uid_base}.{}", 10 + n);
-        let px = round_to(0.9 * scale, 1e-4);
-        let sops = sop_uids(&uid, 1, &mut s);
-        series.push(SeriesPlan {
-            role: SeriesRole::Localizer,
-            number: n,
-            uid,
-            folder: format!("{n}_Topogram"),
-            description: "Topogram 0.6 T20s".into(),
-            kernel: "T20s".into(),
-            syntax: syntax_of(config.syntax, &mut s),
-            rows: matrix,
-            cols: matrix,
-            pixel_spacing: px,
-            origin: [
-                round_to(-(matrix as f64 - 1.0) / 2.0 * px, 1e-4),
-                round_to(pose.translation[1], 1e-4),
-                round_to(pose.translation[2] + (matrix as f64 - 1.0) / 2.0 * px, 1e-4),
-            ],
-            step: 0.0,
-            thickness: px,
-            slices: 1,
-            instance_reversed: false,
-            spacing_between_slices: None,
-            file_names: file_names(profile.naming, &sops, &mut s),
-            sop_uids: sops,
-            recon: Reconstruction {
-                blur_passes: 1,
-                sections: 1,
-                thickness: 0.0,
-                noise_hu: noise * 0.5,
-            },
-        });
+    Grid {
+        matrix,
+        pixel,
+        x0: round_to(recon_centre[0] - (matrix as f64 - 1.0) / 2.0 * pixel, 1e-4),
+        y0: round_to(recon_centre[1] - (matrix as f64 - 1.0) / 2.0 * pixel, 1e-4),
+        noise: knobs.noise_hu * noise_factor,
     }
+}
 
-    // Bone series: thin slices covering both ears.
+/// Series 1: a one-image localizer.
+fn localizer(
+    config: &SynthConfig,
+    s: &mut Stream,
+    uid_base: &str,
+    pose: &Pose,
+    grid: &Grid,
+    profile: &ScannerProfile,
+) -> SeriesPlan {
+    let (scale, matrix) = (config.scale(), grid.matrix);
+    let n = 1;
+    let uid = format!("{uid_base}.{}", 10 + n);
+    let px = round_to(0.9 * scale, 1e-4);
+    let sops = sop_uids(&uid, 1, s);
+    SeriesPlan {
+        role: SeriesRole::Localizer,
+        number: n,
+        uid,
+        folder: format!("{n}_Topogram"),
+        description: "Topogram 0.6 T20s".into(),
+        kernel: "T20s".into(),
+        syntax: syntax_of(config.syntax, s),
+        rows: matrix,
+        cols: matrix,
+        pixel_spacing: px,
+        origin: [
+            round_to(-(matrix as f64 - 1.0) / 2.0 * px, 1e-4),
+            round_to(pose.translation[1], 1e-4),
+            round_to(pose.translation[2] + (matrix as f64 - 1.0) / 2.0 * px, 1e-4),
+        ],
+        step: 0.0,
+        thickness: px,
+        slices: 1,
+        instance_reversed: false,
+        spacing_between_slices: None,
+        file_names: file_names(profile.naming, &sops, s),
+        sop_uids: sops,
+        recon: Reconstruction {
+            blur_passes: 1,
+            sections: 1,
+            thickness: 0.0,
+            noise_hu: grid.noise * 0.5,
+        },
+    }
+}
+
+/// Series 2: thin bone slices covering both ears (`z_range`).
+fn bone_series(
+    config: &SynthConfig,
+    s: &mut Stream,
+    knobs: &DifficultyKnobs,
+    (z_lo, z_hi): (f64, f64),
+    uid_base: &str,
+    grid: &Grid,
+    profile: &ScannerProfile,
+) -> SeriesPlan {
+    let scale = config.scale();
     let step = round_to(*s.pick(knobs.slice_steps) * scale, 1e-4);
     let drawn = {
         // 60..200 slices, most between 100 and 160 (scaled with the matrix)
@@ -250,19 +277,19 @@ pub(crate) fn plan_exam(config: &SynthConfig, exam: &ExamPlan, anatomy: &Anatomy
     let kernel = (*s.pick(profile.bone_kernels)).to_owned();
     let bone_uid = format!("{uid_base}.{}", 10 + bone_number);
     let instance_reversed = s.chance(0.3);
-    let sops = sop_uids(&bone_uid, n_bone, &mut s);
-    let bone = SeriesPlan {
+    let sops = sop_uids(&bone_uid, n_bone, s);
+    SeriesPlan {
         role: SeriesRole::Bone,
         number: bone_number,
         uid: bone_uid,
         folder: format!("{bone_number}_TB_{step}mm_{kernel}"),
         description: format!("Temporal bone {step} {kernel}"),
         kernel,
-        syntax: syntax_of(config.syntax, &mut s),
-        rows: matrix,
-        cols: matrix,
-        pixel_spacing: pixel,
-        origin: [x0, y0, z_start],
+        syntax: syntax_of(config.syntax, s),
+        rows: grid.matrix,
+        cols: grid.matrix,
+        pixel_spacing: grid.pixel,
+        origin: [grid.x0, grid.y0, z_start],
         step,
         thickness: step,
         slices: n_bone,
@@ -273,55 +300,90 @@ pub(crate) fn plan_exam(config: &SynthConfig, exam: &ExamPlan, anatomy: &Anatomy
             1 => Some(step),
             _ => Some(-step),
         },
-        file_names: file_names(profile.naming, &sops, &mut s),
+        file_names: file_names(profile.naming, &sops, s),
         sop_uids: sops,
         recon: Reconstruction {
             blur_passes: 1,
             sections: 1,
             thickness: step,
-            noise_hu: noise,
+            noise_hu: grid.noise,
         },
-    };
-    let z_end = z_start + (n_bone - 1) as f64 * step;
-    series.push(bone);
-
-    if has_soft {
-        let soft_step = round_to(
-            f64::max(*s.pick(&[1.0, 1.5, 2.0, 3.0]), 1.6 * step / scale) * scale,
-            1e-4,
-        );
-        let n_soft = (((z_end - z_start) / soft_step).floor() as usize + 1).max(2);
-        let n = bone_number + 1;
-        let uid = format!("{uid_base}.{}", 10 + n);
-        let kernel = (*s.pick(profile.soft_kernels)).to_owned();
-        let sops = sop_uids(&uid, n_soft, &mut s);
-        series.push(SeriesPlan {
-            role: SeriesRole::Soft,
-            number: n,
-            uid,
-            folder: format!("{n}_Soft_{soft_step}mm_{kernel}"),
-            description: format!("Head soft tissue {soft_step} {kernel}"),
-            kernel,
-            syntax: syntax_of(config.syntax, &mut s),
-            rows: matrix,
-            cols: matrix,
-            pixel_spacing: pixel,
-            origin: [x0, y0, z_start],
-            step: soft_step,
-            thickness: soft_step,
-            slices: n_soft,
-            instance_reversed: s.chance(0.3),
-            spacing_between_slices: Some(soft_step),
-            file_names: file_names(profile.naming, &sops, &mut s),
-            sop_uids: sops,
-            recon: Reconstruction {
-                blur_passes: 2,
-                sections: 3,
-                thickness: soft_step,
-                noise_hu: noise * 0.35,
-            },
-        });
     }
+}
+
+/// Series 3: a thicker soft-tissue reconstruction over the bone series' z range.
+fn soft_series(
+    config: &SynthConfig,
+    s: &mut Stream,
+    bone: &SeriesPlan,
+    uid_base: &str,
+    grid: &Grid,
+    profile: &ScannerProfile,
+) -> SeriesPlan {
+    let scale = config.scale();
+    let (step, z_start) = (bone.step, bone.origin[2]);
+    let z_end = z_start + (bone.slices - 1) as f64 * step;
+    let soft_step = round_to(
+        f64::max(*s.pick(&[1.0, 1.5, 2.0, 3.0]), 1.6 * step / scale) * scale,
+        1e-4,
+    );
+    let n_soft = (((z_end - z_start) / soft_step).floor() as usize + 1).max(2);
+    let n = bone.number + 1;
+    let uid = format!("{uid_base}.{}", 10 + n);
+    let kernel = (*s.pick(profile.soft_kernels)).to_owned();
+    let sops = sop_uids(&uid, n_soft, s);
+    SeriesPlan {
+        role: SeriesRole::Soft,
+        number: n,
+        uid,
+        folder: format!("{n}_Soft_{soft_step}mm_{kernel}"),
+        description: format!("Head soft tissue {soft_step} {kernel}"),
+        kernel,
+        syntax: syntax_of(config.syntax, s),
+        rows: grid.matrix,
+        cols: grid.matrix,
+        pixel_spacing: grid.pixel,
+        origin: [grid.x0, grid.y0, z_start],
+        step: soft_step,
+        thickness: soft_step,
+        slices: n_soft,
+        instance_reversed: s.chance(0.3),
+        spacing_between_slices: Some(soft_step),
+        file_names: file_names(profile.naming, &sops, s),
+        sop_uids: sops,
+        recon: Reconstruction {
+            blur_passes: 2,
+            sections: 3,
+            thickness: soft_step,
+            noise_hu: grid.noise * 0.35,
+        },
+    }
+}
+
+/// Plans the exam: where the head is, which series exist and their geometry.
+pub(crate) fn plan_exam(config: &SynthConfig, exam: &ExamPlan, anatomy: &Anatomy) -> ExamScan {
+    let knobs: DifficultyKnobs = config.difficulty.knobs();
+    let mut s = Stream::new(config.seed, "scan", exam.index as u64);
+    let profile = &SCANNERS[exam.scanner];
+    let pose = head_pose(&mut s, &knobs);
+    let mut lesion_stream = Stream::new(config.seed, "lesions", exam.index as u64);
+    let scene = Scene::new(anatomy, exam.codes, pose, &knobs, &mut lesion_stream);
+    let z_range = ear_z_range(&scene);
+    let uid_base = format!("{UID_ROOT}.{}.{}", config.seed % 1_000_000, exam.exam_id);
+    let study_uid = format!("{uid_base}.1");
+    let frame_uid = format!("{uid_base}.2");
+    let grid = grid(config, &knobs, profile.noise_factor, &mut s);
+    // Series numbers as a scanner assigns them: 1 localizer, 2 bone, 3 soft tissue.
+    let mut series = Vec::new();
+    let has_localizer = s.chance(0.5);
+    let has_soft = s.chance(0.5);
+    if has_localizer {
+        series.push(localizer(config, &mut s, &uid_base, &pose, &grid, profile));
+    }
+    let bone = bone_series(config, &mut s, &knobs, z_range, &uid_base, &grid, profile);
+    let soft = has_soft.then(|| soft_series(config, &mut s, &bone, &uid_base, &grid, profile));
+    series.push(bone);
+    series.extend(soft);
     ExamScan {
         scene,
         series,

@@ -86,6 +86,174 @@ pub(crate) struct LabelTable {
     pub defects: Vec<PlantedDefect>,
 }
 
+/// An exam's row before any defect: its diagnosis cells (blank sides blank), the report
+/// text, and an exam id and date in one of the forms a hospital export has.
+fn exam_row(i: usize, exam: &crate::cohort::ExamPlan, r: &mut Stream) -> Row {
+    let cell =
+        |side: usize, r: &mut Stream| (!exam.blank[side]).then(|| diagnosis(exam.codes[side], r));
+    let left = cell(0, r);
+    let right = cell(1, r);
+    let findings = format!(
+        "{}{}",
+        finding("左侧", exam.codes[0]),
+        finding("右侧", exam.codes[1])
+    );
+    let conclusion = format!(
+        "左侧{}；右侧{}。",
+        CODE_NAMES[usize::from(exam.codes[0]) - 1],
+        CODE_NAMES[usize::from(exam.codes[1]) - 1]
+    );
+    let exam_id = if r.chance(0.1) {
+        Cell::Text(exam.exam_id.to_string())
+    } else {
+        Cell::Number(exam.exam_id)
+    };
+    Row {
+        exam_id,
+        date: date_cell(exam.label_date, r),
+        left,
+        right,
+        findings,
+        conclusion,
+        exam: Some(i),
+        defect: None,
+        duplicate_of: None,
+    }
+}
+
+/// Plants `defect` in exam `i`'s `row`, or in an extra row pushed to `rows` (a
+/// duplicate, or the row of an exam without DICOM, numbered from `extra_id`).
+fn plant_row_defect(
+    defect: Option<DefectKind>,
+    row: &mut Row,
+    (i, exam): (usize, &crate::cohort::ExamPlan),
+    r: &mut Stream,
+    rows: &mut Vec<Row>,
+    extra_id: &mut u64,
+) {
+    match defect {
+        Some(DefectKind::MalformedCell) => {
+            let text = (*r.pick(&MALFORMED_CELLS)).to_owned();
+            if r.chance(0.5) {
+                row.left = Some(text);
+            } else {
+                row.right = Some(text);
+            }
+            row.defect = Some((DefectKind::MalformedCell, exam.exam_id));
+        }
+        Some(DefectKind::BadExamId) => {
+            row.exam_id = Cell::Text(format!("{}X", exam.exam_id));
+            row.defect = Some((DefectKind::BadExamId, exam.exam_id));
+        }
+        Some(DefectKind::BadDate) => {
+            row.date = Cell::Text(format!("{}-13-45", exam.label_date.year));
+            row.defect = Some((DefectKind::BadDate, exam.exam_id));
+        }
+        Some(kind @ (DefectKind::DuplicateRowAgreeing | DefectKind::DuplicateRowConflicting)) => {
+            let mut dup = row.clone();
+            dup.defect = Some((kind, exam.exam_id));
+            dup.duplicate_of = Some(i);
+            if kind == DefectKind::DuplicateRowConflicting {
+                // a different code on one side (filling a blank side counts too)
+                let side = usize::from(r.chance(0.5));
+                let code = exam.codes[side];
+                let other = if code == 5 { 1 } else { 5 };
+                let text = Some(diagnosis(other, r));
+                if side == 0 {
+                    dup.left = text;
+                } else {
+                    dup.right = text;
+                }
+            }
+            rows.push(dup);
+        }
+        Some(DefectKind::MissingExam) => {
+            *extra_id += 1 + r.int(0, 50) as u64;
+            rows.push(Row {
+                exam_id: Cell::Number(*extra_id),
+                date: date_cell(exam.date, r),
+                left: Some(diagnosis(5, r)),
+                right: Some(diagnosis(1, r)),
+                findings: finding("左侧", 5),
+                conclusion: "左侧正常；右侧慢性化脓性中耳炎。".into(),
+                exam: None,
+                defect: Some((DefectKind::MissingExam, *extra_id)),
+                duplicate_of: None,
+            });
+        }
+        _ => {}
+    }
+}
+
+/// The defect planted in the `k`-th row (0-based, after shuffling) and what medfen is
+/// expected to say about it; `first` is the first row of the exam a duplicate copies.
+fn planted_defect(
+    k: usize,
+    row: &Row,
+    kind: DefectKind,
+    exam_id: u64,
+    first: Option<usize>,
+) -> PlantedDefect {
+    let n = k + 2;
+    let (text, expected) = match kind {
+        DefectKind::MalformedCell => {
+            let text = [&row.left, &row.right]
+                .into_iter()
+                .flatten()
+                .find(|t| MALFORMED_CELLS.contains(&t.as_str()))
+                .cloned();
+            (
+                text,
+                format!(
+                    "row {n}: an unparseable diagnosis cell is an error naming the row and text (quarantined with --skip-invalid)"
+                ),
+            )
+        }
+        DefectKind::BadExamId => (
+            Some(row_text(&row.exam_id)),
+            format!(
+                "row {n}: an exam id that is not a number is an error naming the row (quarantined with --skip-invalid)"
+            ),
+        ),
+        DefectKind::BadDate => (
+            Some(row_text(&row.date)),
+            format!(
+                "row {n}: a date that does not parse is an error naming the row (quarantined with --skip-invalid)"
+            ),
+        ),
+        DefectKind::DuplicateRowAgreeing => (
+            None,
+            format!(
+                "rows {} and {n} describe exam {exam_id} identically: merged, and the merge reported",
+                first.unwrap_or(0)
+            ),
+        ),
+        DefectKind::DuplicateRowConflicting => (
+            None,
+            format!(
+                "rows {} and {n} disagree about exam {exam_id}: an error listing both rows",
+                first.unwrap_or(0)
+            ),
+        ),
+        DefectKind::MissingExam => (
+            None,
+            format!(
+                "row {n}: exam {exam_id} has no DICOM folder: listed as an unmatched label row"
+            ),
+        ),
+        _ => (None, String::new()),
+    };
+    PlantedDefect {
+        kind,
+        exam_id,
+        label_row: Some(n),
+        other_row: first,
+        file: None,
+        text,
+        expected,
+    }
+}
+
 impl LabelTable {
     pub fn build(seed: u64, cohort: &Cohort, defects: &[Option<DefectKind>]) -> Self {
         let mut s = Stream::new(seed, "labels", 0);
@@ -97,91 +265,15 @@ impl LabelTable {
                 continue;
             }
             let mut r = Stream::new(seed, "label-row", i as u64);
-            let cell = |side: usize, r: &mut Stream| {
-                (!exam.blank[side]).then(|| diagnosis(exam.codes[side], r))
-            };
-            let left = cell(0, &mut r);
-            let right = cell(1, &mut r);
-            let findings = format!(
-                "{}{}",
-                finding("左侧", exam.codes[0]),
-                finding("右侧", exam.codes[1])
+            let mut row = exam_row(i, exam, &mut r);
+            plant_row_defect(
+                defect,
+                &mut row,
+                (i, exam),
+                &mut r,
+                &mut rows,
+                &mut extra_id,
             );
-            let conclusion = format!(
-                "左侧{}；右侧{}。",
-                CODE_NAMES[usize::from(exam.codes[0]) - 1],
-                CODE_NAMES[usize::from(exam.codes[1]) - 1]
-            );
-            let exam_id = if r.chance(0.1) {
-                Cell::Text(exam.exam_id.to_string())
-            } else {
-                Cell::Number(exam.exam_id)
-            };
-            let mut row = Row {
-                exam_id,
-                date: date_cell(exam.label_date, &mut r),
-                left,
-                right,
-                findings,
-                conclusion,
-                exam: Some(i),
-                defect: None,
-                duplicate_of: None,
-            };
-            match defect {
-                Some(DefectKind::MalformedCell) => {
-                    let text = (*r.pick(&MALFORMED_CELLS)).to_owned();
-                    if r.chance(0.5) {
-                        row.left = Some(text);
-                    } else {
-                        row.right = Some(text);
-                    }
-                    row.defect = Some((DefectKind::MalformedCell, exam.exam_id));
-                }
-                Some(DefectKind::BadExamId) => {
-                    row.exam_id = Cell::Text(format!("{}X", exam.exam_id));
-                    row.defect = Some((DefectKind::BadExamId, exam.exam_id));
-                }
-                Some(DefectKind::BadDate) => {
-                    row.date = Cell::Text(format!("{}-13-45", exam.label_date.year));
-                    row.defect = Some((DefectKind::BadDate, exam.exam_id));
-                }
-                Some(
-                    kind @ (DefectKind::DuplicateRowAgreeing | DefectKind::DuplicateRowConflicting),
-                ) => {
-                    let mut dup = row.clone();
-                    dup.defect = Some((kind, exam.exam_id));
-                    dup.duplicate_of = Some(i);
-                    if kind == DefectKind::DuplicateRowConflicting {
-                        // a different code on one side (filling a blank side counts too)
-                        let side = usize::from(r.chance(0.5));
-                        let code = exam.codes[side];
-                        let other = if code == 5 { 1 } else { 5 };
-                        let text = Some(diagnosis(other, &mut r));
-                        if side == 0 {
-                            dup.left = text;
-                        } else {
-                            dup.right = text;
-                        }
-                    }
-                    rows.push(dup);
-                }
-                Some(DefectKind::MissingExam) => {
-                    extra_id += 1 + r.int(0, 50) as u64;
-                    rows.push(Row {
-                        exam_id: Cell::Number(extra_id),
-                        date: date_cell(exam.date, &mut r),
-                        left: Some(diagnosis(5, &mut r)),
-                        right: Some(diagnosis(1, &mut r)),
-                        findings: finding("左侧", 5),
-                        conclusion: "左侧正常；右侧慢性化脓性中耳炎。".into(),
-                        exam: None,
-                        defect: Some((DefectKind::MissingExam, extra_id)),
-                        duplicate_of: None,
-                    });
-                }
-                _ => {}
-            }
             rows.push(row);
         }
         s.shuffle(&mut rows);
@@ -192,71 +284,15 @@ impl LabelTable {
                 exam_rows[e] = Some(k + 2);
             }
         }
-        let mut planted = Vec::new();
-        for (k, row) in rows.iter().enumerate() {
-            let Some((kind, exam_id)) = row.defect else {
-                continue;
-            };
-            let n = k + 2;
-            let first = row.duplicate_of.and_then(|e| exam_rows[e]);
-            let (text, expected) = match kind {
-                DefectKind::MalformedCell => {
-                    let text = [&row.left, &row.right]
-                        .into_iter()
-                        .flatten()
-                        .find(|t| MALFORMED_CELLS.contains(&t.as_str()))
-                        .cloned();
-                    (
-                        text,
-                        format!(
-                            "row {n}: an unparseable diagnosis cell is an error naming the row and text (quarantined with --skip-invalid)"
-                        ),
-                    )
-                }
-                DefectKind::BadExamId => (
-                    Some(row_text(&row.exam_id)),
-                    format!(
-                        "row {n}: an exam id that is not a number is an error naming the row (quarantined with --skip-invalid)"
-                    ),
-                ),
-                DefectKind::BadDate => (
-                    Some(row_text(&row.date)),
-                    format!(
-                        "row {n}: a date that does not parse is an error naming the row (quarantined with --skip-invalid)"
-                    ),
-                ),
-                DefectKind::DuplicateRowAgreeing => (
-                    None,
-                    format!(
-                        "rows {} and {n} describe exam {exam_id} identically: merged, and the merge reported",
-                        first.unwrap_or(0)
-                    ),
-                ),
-                DefectKind::DuplicateRowConflicting => (
-                    None,
-                    format!(
-                        "rows {} and {n} disagree about exam {exam_id}: an error listing both rows",
-                        first.unwrap_or(0)
-                    ),
-                ),
-                DefectKind::MissingExam => (
-                    None,
-                    format!(
-                        "row {n}: exam {exam_id} has no DICOM folder: listed as an unmatched label row"
-                    ),
-                ),
-                _ => (None, String::new()),
-            };
-            planted.push(PlantedDefect {
-                kind,
-                exam_id,
-                label_row: Some(n),
-                other_row: first,
-                file: None,
-                text,
-                expected,
-            });
-        }
+        let mut planted: Vec<PlantedDefect> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(k, row)| {
+                let (kind, exam_id) = row.defect?;
+                let first = row.duplicate_of.and_then(|e| exam_rows[e]);
+                Some(planted_defect(k, row, kind, exam_id, first))
+            })
+            .collect();
         for (i, d) in defects.iter().enumerate() {
             if *d == Some(DefectKind::UnlabelledExam) {
                 let exam_id = cohort.exams[i].exam_id;

@@ -65,17 +65,12 @@ fn png(path: &Path, pixels: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Writes the PNG dataset; returns (files, files reused).
-pub(crate) fn write(
-    out: &Path,
-    config: &SynthConfig,
-    cohort: &Cohort,
-    scans: &[ExamScan],
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<(u64, u64)> {
+/// Assigns each exam's patient a hospital (a quarter go to the external one), an id,
+/// a fold (internal hospital) and a grade, and their folder.
+fn patient_dirs(out: &Path, config: &SynthConfig, cohort: &Cohort) -> Vec<PatientDir> {
     let mut s = Stream::new(config.seed, "modalities", 0);
     let mut counts = [0usize; 2];
-    let patients: Vec<PatientDir> = cohort
+    cohort
         .exams
         .iter()
         .map(|e| {
@@ -98,85 +93,97 @@ pub(crate) fn write(
                 dir,
             }
         })
-        .collect();
+        .collect()
+}
 
-    let reused: u64 = patients
-        .par_iter()
-        .zip(scans)
-        .zip(&cohort.exams)
-        .map(|((p, scan), exam)| -> Result<u64> {
-            let external = p.hospital != HOSPITALS[0];
-            let z_lo = scan
-                .scene
-                .ears
-                .iter()
-                .map(|e| e.ear_box.min[2])
-                .fold(f64::INFINITY, f64::min);
-            let z_hi = scan
-                .scene
-                .ears
-                .iter()
-                .map(|e| e.ear_box.max[2])
-                .fold(f64::NEG_INFINITY, f64::max);
-            let centre = scan.scene.pose.translation;
-            let px = 0.75;
-            let mut reused = 0;
-            for (m, modality) in MODALITIES.iter().enumerate() {
-                let base_noise = config.difficulty.knobs().noise_hu;
-                let recon = if m == 0 {
-                    Reconstruction {
-                        blur_passes: 1 + usize::from(external),
-                        sections: 1,
-                        thickness: 0.6,
-                        noise_hu: base_noise * if external { 1.6 } else { 1.0 },
-                    }
-                } else {
-                    Reconstruction {
-                        blur_passes: 2 + usize::from(external),
-                        sections: 3,
-                        thickness: 2.0,
-                        noise_hu: base_noise * if external { 0.6 } else { 0.35 },
-                    }
-                };
-                let (level, width) = match (m, external) {
-                    (0, false) => (700.0, 4000.0),
-                    (0, true) => (750.0, 3800.0),
-                    (_, false) => (40.0, 400.0),
-                    (_, true) => (60.0, 380.0),
-                };
-                for k in 0..SLICES {
-                    let path = p
-                        .dir
-                        .join(modality)
-                        .join(format!("{}_{modality}_slice_{k:03}.png", p.id));
-                    if path.exists() {
-                        reused += 1;
-                        continue;
-                    }
-                    let z = z_lo + (z_hi - z_lo) * (k as f64 + 0.5) / SLICES as f64;
-                    let half = (SIZE as f64 - 1.0) / 2.0 * px;
-                    let grid = PlaneGrid {
-                        origin: [centre[0] - half, centre[1] - half, z],
-                        dx: px,
-                        row_step: [0.0, px, 0.0],
-                        rows: SIZE,
-                        cols: SIZE,
-                    };
-                    let mut noise = Stream::new(
-                        config.seed,
-                        "modality-noise",
-                        ((exam.index as u64) << 16) | ((m as u64) << 8) | k as u64,
-                    );
-                    let hu = render_image(&scan.scene, &grid, 2, &recon, &mut noise);
-                    let pixels: Vec<u8> = hu.iter().map(|&v| window(v, level, width)).collect();
-                    png(&path, &pixels)?;
-                }
+/// Modality `m`'s reconstruction and display window; the external hospital's scanner
+/// is blurrier and windows differently.
+fn modality_look(m: usize, external: bool, base_noise: f64) -> (Reconstruction, (f32, f32)) {
+    let recon = if m == 0 {
+        Reconstruction {
+            blur_passes: 1 + usize::from(external),
+            sections: 1,
+            thickness: 0.6,
+            noise_hu: base_noise * if external { 1.6 } else { 1.0 },
+        }
+    } else {
+        Reconstruction {
+            blur_passes: 2 + usize::from(external),
+            sections: 3,
+            thickness: 2.0,
+            noise_hu: base_noise * if external { 0.6 } else { 0.35 },
+        }
+    };
+    let window = match (m, external) {
+        (0, false) => (700.0, 4000.0),
+        (0, true) => (750.0, 3800.0),
+        (_, false) => (40.0, 400.0),
+        (_, true) => (60.0, 380.0),
+    };
+    (recon, window)
+}
+
+/// Writes a patient's slices of every modality that are not there yet; returns the
+/// files reused.
+fn write_patient(
+    config: &SynthConfig,
+    p: &PatientDir,
+    scan: &ExamScan,
+    exam_index: usize,
+) -> Result<u64> {
+    let external = p.hospital != HOSPITALS[0];
+    let z_lo = scan
+        .scene
+        .ears
+        .iter()
+        .map(|e| e.ear_box.min[2])
+        .fold(f64::INFINITY, f64::min);
+    let z_hi = scan
+        .scene
+        .ears
+        .iter()
+        .map(|e| e.ear_box.max[2])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let centre = scan.scene.pose.translation;
+    let px = 0.75;
+    let mut reused = 0;
+    for (m, modality) in MODALITIES.iter().enumerate() {
+        let (recon, (level, width)) =
+            modality_look(m, external, config.difficulty.knobs().noise_hu);
+        for k in 0..SLICES {
+            let path = p
+                .dir
+                .join(modality)
+                .join(format!("{}_{modality}_slice_{k:03}.png", p.id));
+            if path.exists() {
+                reused += 1;
+                continue;
             }
-            progress(1);
-            Ok(reused)
-        })
-        .sum::<Result<u64>>()?;
+            let z = z_lo + (z_hi - z_lo) * (k as f64 + 0.5) / SLICES as f64;
+            let half = (SIZE as f64 - 1.0) / 2.0 * px;
+            let grid = PlaneGrid {
+                origin: [centre[0] - half, centre[1] - half, z],
+                dx: px,
+                row_step: [0.0, px, 0.0],
+                rows: SIZE,
+                cols: SIZE,
+            };
+            let mut noise = Stream::new(
+                config.seed,
+                "modality-noise",
+                ((exam_index as u64) << 16) | ((m as u64) << 8) | k as u64,
+            );
+            let hu = render_image(&scan.scene, &grid, 2, &recon, &mut noise);
+            let pixels: Vec<u8> = hu.iter().map(|&v| window(v, level, width)).collect();
+            png(&path, &pixels)?;
+        }
+    }
+    Ok(reused)
+}
 
+/// `patients.parquet` (and CSV): each patient's id, hospital, fold, grade, exam and
+/// codes, and folder.
+fn write_patients(out: &Path, patients: &[PatientDir], cohort: &Cohort) -> Result<()> {
     let mut t = Table::new();
     t.text("patient_id", patients.iter().map(|p| Some(p.id.clone())));
     t.text(
@@ -209,7 +216,29 @@ pub(crate) fn write(
             )
         }),
     );
-    t.write_parquet_and_csv(&out.join("patients.parquet"))?;
+    Ok(t.write_parquet_and_csv(&out.join("patients.parquet"))?)
+}
+
+/// Writes the PNG dataset; returns (files, files reused).
+pub(crate) fn write(
+    out: &Path,
+    config: &SynthConfig,
+    cohort: &Cohort,
+    scans: &[ExamScan],
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(u64, u64)> {
+    let patients = patient_dirs(out, config, cohort);
+    let reused: u64 = patients
+        .par_iter()
+        .zip(scans)
+        .zip(&cohort.exams)
+        .map(|((p, scan), exam)| -> Result<u64> {
+            let reused = write_patient(config, p, scan, exam.index)?;
+            progress(1);
+            Ok(reused)
+        })
+        .sum::<Result<u64>>()?;
+    write_patients(out, &patients, cohort)?;
     let files = (patients.len() * SLICES * MODALITIES.len()) as u64;
     Ok((files, reused))
 }

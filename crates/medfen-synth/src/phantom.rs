@@ -374,7 +374,6 @@ impl Scene {
     }
 
     /// Paints the lesion of `code` on `side`; returns its name and head-space box.
-    #[allow(clippy::too_many_arguments)]
     fn lesion(
         layers: &mut Vec<Paint>,
         anatomy: &Anatomy,
@@ -385,127 +384,21 @@ impl Scene {
         stream: &mut Stream,
     ) -> (Option<&'static str>, Option<(V3, V3)>) {
         let size = knobs.lesion_size * stream.uniform(0.85, 1.15);
-        let contrast = knobs.lesion_contrast;
-        let e = |c: V3, semi: V3| Ellipsoid::aligned(at(side, c, anatomy), semi, pose);
-        let cells = &anatomy.cells[side.index()];
-        let air_spaces = [CAVITY, ATTIC, ANTRUM];
+        let mut p = LesionPainter {
+            layers,
+            anatomy,
+            side,
+            pose,
+            stream,
+            size,
+            contrast: knobs.lesion_contrast,
+        };
         match code {
-            3 => {
-                // Effusion: fluid fills the dependent (posterior in a supine patient)
-                // part of the middle ear and mastoid, below a horizontal air-fluid level.
-                let (lo, hi) = union(
-                    &air_spaces
-                        .iter()
-                        .map(|(c, s)| ellipsoid_box(*c, *s))
-                        .chain([ellipsoid_box(MASTOID.0, MASTOID.1)])
-                        .collect::<Vec<_>>(),
-                );
-                let fill = (0.3 + 0.6 * contrast) * stream.uniform(0.92, 1.05);
-                let level_y = hi[1] - fill.min(1.0) * (hi[1] - lo[1]);
-                let level = pose.to_world(at(side, [45.0, level_y, 0.0], anatomy));
-                let down = [0.0, 1.0, 0.0]; // gravity: +y in the scanner (supine)
-                for (c, semi) in air_spaces {
-                    layers.push(
-                        Paint::new(e(c, semi), hu::EFFUSION)
-                            .when(Condition::AirOnly)
-                            .clipped(level, down),
-                    );
-                }
-                for &(c, r) in cells {
-                    layers.push(
-                        Paint::new(e(c, [r; 3]), hu::EFFUSION)
-                            .when(Condition::AirOnly)
-                            .clipped(level, down),
-                    );
-                }
-                let (lo, hi) = head_box(side, [lo[0], level_y, lo[2]], hi, anatomy);
-                (Some("effusion"), Some((lo, hi)))
-            }
-            1 => {
-                // Chronic suppurative otitis media: thickened mucosa lining the cavity,
-                // attic and antrum, a patch of soft-tissue opacification, and a
-                // sclerotic mastoid (cells replaced by bone).
-                let t = (0.8 + 1.6 * contrast) * size;
-                for (c, semi) in air_spaces {
-                    layers.push(Paint::new(e(c, semi), hu::MUCOSA).when(Condition::AirOnly));
-                    let inner = semi.map(|a| (a - t).max(0.4));
-                    layers.push(Paint::new(e(c, inner), hu::AIR).when(Condition::SoftOnly));
-                }
-                let blob = [ANTRUM.0[0] - 1.0, ANTRUM.0[1] - 2.0, ANTRUM.0[2]];
-                layers.push(
-                    Paint::new(e(blob, [2.5 * size + 1.0; 3]), hu::MUCOSA).when(Condition::AirOnly),
-                );
-                let sclerotic = 0.35 + 0.55 * contrast;
-                for &(c, r) in cells {
-                    if stream.chance(sclerotic) {
-                        layers.push(Paint::new(e(c, [r; 3]), hu::MASTOID_BONE));
-                    }
-                }
-                let (lo, hi) = union(&[
-                    ellipsoid_box(CAVITY.0, CAVITY.1),
-                    ellipsoid_box(ATTIC.0, ATTIC.1),
-                    ellipsoid_box(ANTRUM.0, ANTRUM.1),
-                    ellipsoid_box(MASTOID.0, MASTOID.1),
-                ]);
-                (Some("csom"), Some(head_box(side, lo, hi, anatomy)))
-            }
-            2 => {
-                // Cholesteatoma: a soft-tissue mass from the attic into the antrum that
-                // fills the air spaces it reaches and erodes what it presses on (the
-                // ossicles and the scutum).
-                let c = [42.5, 5.5, 6.0];
-                let semi = [4.5, 6.5, 4.5].map(|a| a * size);
-                layers.push(
-                    Paint::new(
-                        Ellipsoid::new(
-                            at(side, c, anatomy),
-                            semi,
-                            Mat3::rotation_deg(0.0, 0.0, -side.sign() * 20.0),
-                            pose,
-                        ),
-                        hu::CHOLESTEATOMA,
-                    )
-                    .when(Condition::AirOnly),
-                );
-                layers.push(Paint::new(
-                    e([41.8, 3.6, 6.6], [2.0, 2.4, 2.0].map(|a| a * size)),
-                    hu::CHOLESTEATOMA,
-                ));
-                let r = semi[0].max(semi[1]);
-                let (lo, hi) = ellipsoid_box(c, [r, r, semi[2]]);
-                (Some("cholesteatoma"), Some(head_box(side, lo, hi, anatomy)))
-            }
-            4 => {
-                // Cholesterol granuloma: a mass of slightly higher density than
-                // cholesteatoma filling the antrum and mastoid cells, with an expansile
-                // core that has remodelled the bone around it into a smooth rim.
-                let c = [45.5, 8.0, 4.5];
-                let semi = [5.0, 6.0, 5.5].map(|a| a * size);
-                layers.push(Paint::new(e(c, semi), hu::GRANULOMA).when(Condition::AirOnly));
-                let core = semi.map(|a| a * 0.3);
-                layers.push(Paint::new(e(c, core.map(|a| a + 0.8)), hu::REMODELLED_RIM));
-                layers.push(Paint::new(e(c, core), hu::GRANULOMA));
-                let (lo, hi) = ellipsoid_box(c, semi);
-                (
-                    Some("cholesterol_granuloma"),
-                    Some(head_box(side, lo, hi, anatomy)),
-                )
-            }
-            6 => {
-                // Other: mild mixed findings, a small soft-tissue focus and thin mucosa.
-                let t = 0.4 + 0.4 * contrast;
-                let (c, semi) = CAVITY;
-                layers.push(Paint::new(e(c, semi), hu::MUCOSA).when(Condition::AirOnly));
-                layers
-                    .push(Paint::new(e(c, semi.map(|a| a - t)), hu::AIR).when(Condition::SoftOnly));
-                let focus = [c[0] + 0.5, c[1] + 2.0, c[2] - 1.5];
-                layers.push(
-                    Paint::new(e(focus, [1.5 + 1.8 * size * contrast; 3]), hu::MUCOSA)
-                        .when(Condition::AirOnly),
-                );
-                let (lo, hi) = ellipsoid_box(c, semi);
-                (Some("other"), Some(head_box(side, lo, hi, anatomy)))
-            }
+            3 => p.effusion(),
+            1 => p.csom(),
+            2 => p.cholesteatoma(),
+            4 => p.granuloma(),
+            6 => p.other(),
             _ => (None, None),
         }
     }
@@ -514,6 +407,180 @@ impl Scene {
     pub fn render(&self, grid: &PlaneGrid, out: &mut [f32]) {
         out.fill(hu::AIR);
         paint_plane(&self.layers, grid, out);
+    }
+}
+
+/// Paints one ear's lesion: the layers so far, where the ear is, and the lesion's
+/// size and contrast.
+struct LesionPainter<'a> {
+    layers: &'a mut Vec<Paint>,
+    anatomy: &'a Anatomy,
+    side: Side,
+    pose: &'a Pose,
+    stream: &'a mut Stream,
+    size: f64,
+    contrast: f64,
+}
+
+/// A lesion's name and its box in head space.
+type Painted = (Option<&'static str>, Option<(V3, V3)>);
+
+/// The middle-ear air spaces: cavity, attic and antrum.
+const AIR_SPACES: [(V3, V3); 3] = [CAVITY, ATTIC, ANTRUM];
+
+impl<'a> LesionPainter<'a> {
+    /// An axis-aligned ellipsoid at ear coordinates `c` with semi-axes `semi`.
+    fn e(&self, c: V3, semi: V3) -> Ellipsoid {
+        Ellipsoid::aligned(at(self.side, c, self.anatomy), semi, self.pose)
+    }
+
+    /// The ear's mastoid cells (centre, radius).
+    fn cells(&self) -> &'a [(V3, f64)] {
+        &self.anatomy.cells[self.side.index()]
+    }
+
+    /// Effusion: fluid fills the dependent (posterior in a supine patient) part of the
+    /// middle ear and mastoid, below a horizontal air-fluid level.
+    fn effusion(&mut self) -> Painted {
+        let (lo, hi) = union(
+            &AIR_SPACES
+                .iter()
+                .map(|(c, s)| ellipsoid_box(*c, *s))
+                .chain([ellipsoid_box(MASTOID.0, MASTOID.1)])
+                .collect::<Vec<_>>(),
+        );
+        let fill = (0.3 + 0.6 * self.contrast) * self.stream.uniform(0.92, 1.05);
+        let level_y = hi[1] - fill.min(1.0) * (hi[1] - lo[1]);
+        let level = self
+            .pose
+            .to_world(at(self.side, [45.0, level_y, 0.0], self.anatomy));
+        let down = [0.0, 1.0, 0.0]; // gravity: +y in the scanner (supine)
+        for (c, semi) in AIR_SPACES {
+            self.layers.push(
+                Paint::new(self.e(c, semi), hu::EFFUSION)
+                    .when(Condition::AirOnly)
+                    .clipped(level, down),
+            );
+        }
+        for &(c, r) in self.cells() {
+            self.layers.push(
+                Paint::new(self.e(c, [r; 3]), hu::EFFUSION)
+                    .when(Condition::AirOnly)
+                    .clipped(level, down),
+            );
+        }
+        let (lo, hi) = head_box(self.side, [lo[0], level_y, lo[2]], hi, self.anatomy);
+        (Some("effusion"), Some((lo, hi)))
+    }
+
+    /// Chronic suppurative otitis media: thickened mucosa lining the cavity, attic and
+    /// antrum, a patch of soft-tissue opacification, and a sclerotic mastoid (cells
+    /// replaced by bone).
+    fn csom(&mut self) -> Painted {
+        let t = (0.8 + 1.6 * self.contrast) * self.size;
+        for (c, semi) in AIR_SPACES {
+            self.layers
+                .push(Paint::new(self.e(c, semi), hu::MUCOSA).when(Condition::AirOnly));
+            let inner = semi.map(|a| (a - t).max(0.4));
+            self.layers
+                .push(Paint::new(self.e(c, inner), hu::AIR).when(Condition::SoftOnly));
+        }
+        let blob = [ANTRUM.0[0] - 1.0, ANTRUM.0[1] - 2.0, ANTRUM.0[2]];
+        self.layers.push(
+            Paint::new(self.e(blob, [2.5 * self.size + 1.0; 3]), hu::MUCOSA)
+                .when(Condition::AirOnly),
+        );
+        let sclerotic = 0.35 + 0.55 * self.contrast;
+        for &(c, r) in self.cells() {
+            if self.stream.chance(sclerotic) {
+                self.layers
+                    .push(Paint::new(self.e(c, [r; 3]), hu::MASTOID_BONE));
+            }
+        }
+        let (lo, hi) = union(&[
+            ellipsoid_box(CAVITY.0, CAVITY.1),
+            ellipsoid_box(ATTIC.0, ATTIC.1),
+            ellipsoid_box(ANTRUM.0, ANTRUM.1),
+            ellipsoid_box(MASTOID.0, MASTOID.1),
+        ]);
+        (
+            Some("csom"),
+            Some(head_box(self.side, lo, hi, self.anatomy)),
+        )
+    }
+
+    /// Cholesteatoma: a soft-tissue mass from the attic into the antrum that fills the
+    /// air spaces it reaches and erodes what it presses on (the ossicles and the
+    /// scutum).
+    fn cholesteatoma(&mut self) -> Painted {
+        let c = [42.5, 5.5, 6.0];
+        let semi = [4.5, 6.5, 4.5].map(|a| a * self.size);
+        self.layers.push(
+            Paint::new(
+                Ellipsoid::new(
+                    at(self.side, c, self.anatomy),
+                    semi,
+                    Mat3::rotation_deg(0.0, 0.0, -self.side.sign() * 20.0),
+                    self.pose,
+                ),
+                hu::CHOLESTEATOMA,
+            )
+            .when(Condition::AirOnly),
+        );
+        self.layers.push(Paint::new(
+            self.e([41.8, 3.6, 6.6], [2.0, 2.4, 2.0].map(|a| a * self.size)),
+            hu::CHOLESTEATOMA,
+        ));
+        let r = semi[0].max(semi[1]);
+        let (lo, hi) = ellipsoid_box(c, [r, r, semi[2]]);
+        (
+            Some("cholesteatoma"),
+            Some(head_box(self.side, lo, hi, self.anatomy)),
+        )
+    }
+
+    /// Cholesterol granuloma: a mass of slightly higher density than cholesteatoma
+    /// filling the antrum and mastoid cells, with an expansile core that has remodelled
+    /// the bone around it into a smooth rim.
+    fn granuloma(&mut self) -> Painted {
+        let c = [45.5, 8.0, 4.5];
+        let semi = [5.0, 6.0, 5.5].map(|a| a * self.size);
+        self.layers
+            .push(Paint::new(self.e(c, semi), hu::GRANULOMA).when(Condition::AirOnly));
+        let core = semi.map(|a| a * 0.3);
+        self.layers.push(Paint::new(
+            self.e(c, core.map(|a| a + 0.8)),
+            hu::REMODELLED_RIM,
+        ));
+        self.layers.push(Paint::new(self.e(c, core), hu::GRANULOMA));
+        let (lo, hi) = ellipsoid_box(c, semi);
+        (
+            Some("cholesterol_granuloma"),
+            Some(head_box(self.side, lo, hi, self.anatomy)),
+        )
+    }
+
+    /// Other: mild mixed findings, a small soft-tissue focus and thin mucosa.
+    fn other(&mut self) -> Painted {
+        let t = 0.4 + 0.4 * self.contrast;
+        let (c, semi) = CAVITY;
+        self.layers
+            .push(Paint::new(self.e(c, semi), hu::MUCOSA).when(Condition::AirOnly));
+        self.layers
+            .push(Paint::new(self.e(c, semi.map(|a| a - t)), hu::AIR).when(Condition::SoftOnly));
+        let focus = [c[0] + 0.5, c[1] + 2.0, c[2] - 1.5];
+        self.layers.push(
+            Paint::new(
+                self.e(focus, [1.5 + 1.8 * self.size * self.contrast; 3]),
+                hu::MUCOSA,
+            )
+            .when(Condition::AirOnly),
+        );
+        let (lo, hi) = ellipsoid_box(c, semi);
+        (
+            Some("other"),
+            Some(head_box(self.side, lo, hi, self.anatomy)),
+        )
     }
 }
 

@@ -379,6 +379,116 @@ fn index_exam(
     })
 }
 
+/// The headers of each exam folder (by exam id and folder) with the folder's date, and
+/// the files outside the layout.
+type Folders = BTreeMap<(u64, String), (Option<String>, Vec<DicomHeader>)>;
+
+fn group_by_folder(
+    headers: Vec<DicomHeader>,
+    matching: &ExamMatch,
+    root: &Path,
+) -> (Folders, Vec<String>) {
+    let mut folders: Folders = BTreeMap::new();
+    let mut outside_layout = Vec::new();
+    for h in headers {
+        match locate(matching, root, &h) {
+            Some((id, dir, date)) => folders
+                .entry((id, dir))
+                .or_insert_with(|| (date, Vec::new()))
+                .1
+                .push(h),
+            None => outside_layout.push(rel(root, &h.path)),
+        }
+    }
+    (folders, outside_layout)
+}
+
+/// The exams of the labels (one record per exam id, the best of its folders), and the
+/// folders that did not become one.
+#[derive(Default)]
+struct Resolved {
+    exams: Vec<ExamRecord>,
+    unlabelled: Vec<UnlabelledExam>,
+    quarantined: Vec<UnlabelledExam>,
+    failed: Vec<FailedExam>,
+}
+
+impl Resolved {
+    /// Matches the candidates of every exam id to its labels.
+    fn of(labels: &LabelTable, by_id: BTreeMap<u64, Vec<Candidate>>) -> Self {
+        let quarantined: std::collections::BTreeSet<u64> = labels
+            .quarantine
+            .iter()
+            .filter_map(|q| q.problem.exam_id)
+            .collect();
+        let mut r = Self::default();
+        for (id, cands) in by_id {
+            let Some(label) = labels.get(id) else {
+                let list = if quarantined.contains(&id) {
+                    &mut r.quarantined
+                } else {
+                    &mut r.unlabelled
+                };
+                list.extend(cands.into_iter().map(|c| UnlabelledExam {
+                    exam_id: id,
+                    dir: c.dir,
+                }));
+                continue;
+            };
+            if let Some(exam) = r.best_folder(id, cands) {
+                r.exams.push(labelled(exam, label));
+            }
+        }
+        r
+    }
+
+    /// The folder of exam `id` with the most slices, then the finest spacing, then
+    /// path order; folders that failed are listed.
+    fn best_folder(&mut self, id: u64, cands: Vec<Candidate>) -> Option<ExamRecord> {
+        let dirs: Vec<String> = cands.iter().map(|c| c.dir.clone()).collect();
+        let mut ok: Vec<ExamRecord> = Vec::new();
+        for c in cands {
+            match c.result {
+                Ok(r) => ok.push(r),
+                Err(reason) => self.failed.push(FailedExam {
+                    exam_id: id,
+                    dir: c.dir,
+                    reason,
+                }),
+            }
+        }
+        ok.sort_by(|a, b| {
+            b.n_slices
+                .cmp(&a.n_slices)
+                .then(a.spacing_z.total_cmp(&b.spacing_z))
+                .then(a.exam_dir.cmp(&b.exam_dir))
+        });
+        let mut r = ok.into_iter().next()?;
+        r.exam_id = id;
+        r.ambiguous_match = dirs.len() > 1;
+        r.other_dirs = dirs.into_iter().filter(|d| *d != r.exam_dir).collect();
+        Some(r)
+    }
+}
+
+/// The record with its label row's date and codes.
+fn labelled(mut r: ExamRecord, label: &crate::labels::ExamLabels) -> ExamRecord {
+    r.label_date.clone_from(&label.date);
+    r.date_match = match (&r.label_date, &r.folder_date) {
+        (Some(a), Some(b)) => Some(a == b),
+        _ => None,
+    };
+    r.left_code = label.left;
+    r.right_code = label.right;
+    r.label_rows = label
+        .rows
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    r
+}
+
 /// Indexes the DICOM tree under `root` against `labels`.
 ///
 /// # Errors
@@ -392,19 +502,8 @@ pub fn build_index(
 ) -> Result<ExamIndex> {
     let mut scan = medfen_dicom::scan(root, &options.scan, progress)?;
     let files_seen = scan.files_seen();
-    // Group headers by exam folder.
-    let mut folders: BTreeMap<(u64, String), (Option<String>, Vec<DicomHeader>)> = BTreeMap::new();
-    let mut outside_layout = Vec::new();
-    for h in std::mem::take(&mut scan.headers) {
-        match locate(&options.matching, root, &h) {
-            Some((id, dir, date)) => folders
-                .entry((id, dir))
-                .or_insert_with(|| (date, Vec::new()))
-                .1
-                .push(h),
-            None => outside_layout.push(rel(root, &h.path)),
-        }
-    }
+    let (folders, mut outside_layout) =
+        group_by_folder(std::mem::take(&mut scan.headers), &options.matching, root);
     let unreadable_in = |dir: &str| {
         scan.unreadable
             .iter()
@@ -423,75 +522,12 @@ pub fn build_index(
     for (id, c) in candidates {
         by_id.entry(id).or_default().push(c);
     }
-
-    let quarantined: std::collections::BTreeSet<u64> = labels
-        .quarantine
-        .iter()
-        .filter_map(|q| q.problem.exam_id)
-        .collect();
-    let mut exams = Vec::new();
-    let mut unlabelled_exams = Vec::new();
-    let mut quarantined_exams = Vec::new();
-    let mut failed_exams = Vec::new();
-    for (id, cands) in by_id {
-        let Some(label) = labels.get(id) else {
-            let list = if quarantined.contains(&id) {
-                &mut quarantined_exams
-            } else {
-                &mut unlabelled_exams
-            };
-            for c in cands {
-                list.push(UnlabelledExam {
-                    exam_id: id,
-                    dir: c.dir,
-                });
-            }
-            continue;
-        };
-        let dirs: Vec<String> = cands.iter().map(|c| c.dir.clone()).collect();
-        let mut ok: Vec<ExamRecord> = Vec::new();
-        for c in cands {
-            match c.result {
-                Ok(r) => ok.push(r),
-                Err(reason) => failed_exams.push(FailedExam {
-                    exam_id: id,
-                    dir: c.dir,
-                    reason,
-                }),
-            }
-        }
-        // Several folders of one exam id: most slices, finest spacing, then path order.
-        ok.sort_by(|a, b| {
-            b.n_slices
-                .cmp(&a.n_slices)
-                .then(a.spacing_z.total_cmp(&b.spacing_z))
-                .then(a.exam_dir.cmp(&b.exam_dir))
-        });
-        let Some(mut r) = ok.into_iter().next() else {
-            continue;
-        };
-        r.exam_id = id;
-        r.ambiguous_match = dirs.len() > 1;
-        r.other_dirs = dirs.into_iter().filter(|d| *d != r.exam_dir).collect();
-        r.label_date.clone_from(&label.date);
-        r.date_match = match (&r.label_date, &r.folder_date) {
-            (Some(a), Some(b)) => Some(a == b),
-            _ => None,
-        };
-        r.left_code = label.left;
-        r.right_code = label.right;
-        r.label_rows = label
-            .rows
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        exams.push(r);
-    }
-    let indexed: std::collections::BTreeSet<u64> = exams
+    let resolved = Resolved::of(labels, by_id);
+    let indexed: std::collections::BTreeSet<u64> = resolved
+        .exams
         .iter()
         .map(|e| e.exam_id)
-        .chain(failed_exams.iter().map(|f| f.exam_id))
+        .chain(resolved.failed.iter().map(|f| f.exam_id))
         .collect();
     let unmatched_labels = labels
         .exams
@@ -516,12 +552,12 @@ pub fn build_index(
     outside_layout.sort();
     Ok(ExamIndex {
         root: root.to_path_buf(),
-        exams,
+        exams: resolved.exams,
         not_indexed: NotIndexed {
             unmatched_labels,
-            unlabelled_exams,
-            quarantined_exams,
-            failed_exams,
+            unlabelled_exams: resolved.unlabelled,
+            quarantined_exams: resolved.quarantined,
+            failed_exams: resolved.failed,
             unreadable_files,
             non_dicom_files,
             outside_layout,
@@ -567,7 +603,6 @@ impl ExamIndex {
     pub fn table(&self) -> Table {
         let e = &self.exams;
         let mut t = Table::new();
-        #[allow(clippy::cast_possible_wrap)]
         t.int("exam_id", e.iter().map(|r| Some(r.exam_id as i64)));
         t.text("label_date", e.iter().map(|r| r.label_date.clone()));
         t.text("folder_date", e.iter().map(|r| r.folder_date.clone()));

@@ -111,7 +111,7 @@ pub struct LabelSummary {
     /// Diagnosis cells left blank.
     pub blank_sides: usize,
     /// Ears per code 1..=6.
-    pub ears_by_code: [usize; 6],
+    pub ears_by_code: [usize; crate::codes::NUM_CODES],
 }
 
 /// A validated label table.
@@ -141,9 +141,7 @@ impl LabelTable {
     pub fn write_quarantine(&self, path: &Path) -> Result<()> {
         let mut t = Table::new();
         let q = &self.quarantine;
-        #[allow(clippy::cast_possible_wrap)]
         t.int("row", q.iter().map(|r| Some(r.problem.row as i64)));
-        #[allow(clippy::cast_possible_wrap)]
         t.int(
             "exam_id",
             q.iter().map(|r| r.problem.exam_id.map(|x| x as i64)),
@@ -215,25 +213,7 @@ pub fn read_labels(path: &Path, options: &LabelOptions) -> Result<LabelTable> {
     } else {
         read_workbook_cells(path, &options.sheet)?
     };
-    let col = |name: &str, required: bool| -> Result<Option<usize>> {
-        let found = header.iter().position(|h| h.trim() == name);
-        if found.is_none() && required {
-            return Err(Error::MissingColumn {
-                path: path.to_path_buf(),
-                column: name.to_string(),
-                found: header.join(", "),
-            });
-        }
-        Ok(found)
-    };
-    let c = &options.columns;
-    let id_col = col(&c.exam_id, true)?.unwrap_or_default();
-    let date_col = col(&c.date, false)?;
-    let left_col = col(&c.left, true)?.unwrap_or_default();
-    let right_col = col(&c.right, true)?.unwrap_or_default();
-    let findings_col = col(&c.findings, false)?;
-    let conclusion_col = col(&c.conclusion, false)?;
-
+    let at = ColumnIndex::locate(path, &header, &options.columns)?;
     let mut problems: Vec<LabelProblem> = Vec::new();
     let mut parsed: Vec<ExamLabels> = Vec::new();
     let mut rows_read = 0;
@@ -245,65 +225,162 @@ pub fn read_labels(path: &Path, options: &LabelOptions) -> Result<LabelTable> {
             continue;
         }
         rows_read += 1;
+        match at.parse_row(*row_number, cells, &options.columns) {
+            Ok(e) => parsed.push(e),
+            Err(row_problems) => problems.extend(row_problems),
+        }
+    }
+    let (exams, merged) = merge_rows(parsed, &options.columns.exam_id, &mut problems);
+    problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+    if !problems.is_empty() && !options.skip_invalid {
+        return Err(Error::InvalidLabels {
+            path: path.to_path_buf(),
+            problems,
+        });
+    }
+    Ok(label_table(path, rows_read, exams, merged, problems))
+}
+
+/// Where the label table's columns are.
+struct ColumnIndex {
+    id: usize,
+    date: Option<usize>,
+    left: usize,
+    right: usize,
+    findings: Option<usize>,
+    conclusion: Option<usize>,
+}
+
+impl ColumnIndex {
+    /// Finds the columns of `c` in `header`; the exam id and both sides are required.
+    fn locate(path: &Path, header: &[String], c: &LabelColumns) -> Result<Self> {
+        let col = |name: &str, required: bool| -> Result<Option<usize>> {
+            let found = header.iter().position(|h| h.trim() == name);
+            if found.is_none() && required {
+                return Err(Error::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: name.to_string(),
+                    found: header.join(", "),
+                });
+            }
+            Ok(found)
+        };
+        Ok(Self {
+            id: col(&c.exam_id, true)?.unwrap_or_default(),
+            date: col(&c.date, false)?,
+            left: col(&c.left, true)?.unwrap_or_default(),
+            right: col(&c.right, true)?.unwrap_or_default(),
+            findings: col(&c.findings, false)?,
+            conclusion: col(&c.conclusion, false)?,
+        })
+    }
+
+    /// One row's labels, or every problem of the row.
+    fn parse_row(
+        &self,
+        row: usize,
+        cells: &[Cell],
+        c: &LabelColumns,
+    ) -> std::result::Result<ExamLabels, Vec<LabelProblem>> {
         let get = |i: Option<usize>| i.and_then(|i| cells.get(i)).cloned().unwrap_or(Cell::Empty);
-        let id_cell = get(Some(id_col));
+        let id_cell = get(Some(self.id));
         let row_exam = parse_exam_id(&id_cell).ok();
-        let problem = |column: &str, cell: &Cell, reason: String| LabelProblem {
-            row: *row_number,
-            exam_id: row_exam,
-            column: column.to_string(),
-            text: cell.text(),
-            reason,
+        let mut problems = Vec::new();
+        let mut note = |column: &str, cell: &Cell, reason: String| {
+            problems.push(LabelProblem {
+                row,
+                exam_id: row_exam,
+                column: column.to_string(),
+                text: cell.text(),
+                reason,
+            });
         };
-        let mut row_problems = Vec::new();
-        let exam_id = match parse_exam_id(&id_cell) {
-            Ok(id) => Some(id),
-            Err(reason) => {
-                row_problems.push(problem(&c.exam_id, &id_cell, reason));
-                None
-            }
-        };
-        let date_cell = get(date_col);
-        let date = match parse_date(&date_cell) {
-            Ok(d) => d,
-            Err(reason) => {
-                row_problems.push(problem(&c.date, &date_cell, reason));
-                None
-            }
-        };
-        let mut side = |col_name: &str, i: usize| {
-            let cell = get(Some(i));
-            match parse_diagnosis(&cell.text()) {
-                Ok(code) => code,
-                Err(reason) => {
-                    row_problems.push(problem(col_name, &cell, reason));
-                    None
-                }
-            }
-        };
-        let left = side(&c.left, left_col);
-        let right = side(&c.right, right_col);
+        let exam_id = or_note(parse_exam_id(&id_cell).map(Some), |r| {
+            note(&c.exam_id, &id_cell, r);
+        });
+        let date_cell = get(self.date);
+        let date = or_note(parse_date(&date_cell), |r| note(&c.date, &date_cell, r));
+        let left_cell = get(Some(self.left));
+        let left = or_note(parse_diagnosis(&left_cell.text()), |r| {
+            note(&c.left, &left_cell, r);
+        });
+        let right_cell = get(Some(self.right));
+        let right = or_note(parse_diagnosis(&right_cell.text()), |r| {
+            note(&c.right, &right_cell, r);
+        });
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         let text_of = |i: Option<usize>| {
             let t = get(i).text().replace("\r\n", "\n").replace('\r', "\n");
             let t = t.trim();
             (!t.is_empty()).then(|| t.to_string())
         };
-        if row_problems.is_empty() {
-            parsed.push(ExamLabels {
-                exam_id: exam_id.unwrap_or_default(),
-                date,
-                left,
-                right,
-                findings: text_of(findings_col),
-                conclusion: text_of(conclusion_col),
-                rows: vec![*row_number],
-            });
-        } else {
-            problems.extend(row_problems);
-        }
+        Ok(ExamLabels {
+            exam_id: exam_id.unwrap_or_default(),
+            date,
+            left,
+            right,
+            findings: text_of(self.findings),
+            conclusion: text_of(self.conclusion),
+            rows: vec![row],
+        })
     }
+}
 
-    // Merge rows of one exam; disagreeing rows are a problem naming every row.
+/// The parsed value, or `None` after handing the reason to `note`.
+fn or_note<T>(
+    parsed: std::result::Result<Option<T>, String>,
+    note: impl FnOnce(String),
+) -> Option<T> {
+    parsed.unwrap_or_else(|reason| {
+        note(reason);
+        None
+    })
+}
+
+/// How the later rows of one exam disagree with its first row (codes, date).
+fn disagreements(group: &[ExamLabels]) -> Vec<String> {
+    let first = &group[0];
+    group[1..]
+        .iter()
+        .flat_map(|g| {
+            let mut d = Vec::new();
+            for (what, a, b) in [
+                ("left", first.left, g.left),
+                ("right", first.right, g.right),
+            ] {
+                if a != b {
+                    d.push(format!(
+                        "{what} {} in row {} but {} in row {}",
+                        code_text(a),
+                        first.rows[0],
+                        code_text(b),
+                        g.rows[0]
+                    ));
+                }
+            }
+            if first.date != g.date {
+                d.push(format!(
+                    "date {} in row {} but {} in row {}",
+                    first.date.as_deref().unwrap_or("(none)"),
+                    first.rows[0],
+                    g.date.as_deref().unwrap_or("(none)"),
+                    g.rows[0]
+                ));
+            }
+            d
+        })
+        .collect()
+}
+
+/// Merges the rows of each exam; rows that disagree become problems naming every row
+/// (column `id_column`). Returns the exams by id and the merged (exam, rows).
+fn merge_rows(
+    parsed: Vec<ExamLabels>,
+    id_column: &str,
+    problems: &mut Vec<LabelProblem>,
+) -> (Vec<ExamLabels>, Vec<(u64, Vec<usize>)>) {
     let mut by_exam: BTreeMap<u64, Vec<ExamLabels>> = BTreeMap::new();
     for e in parsed {
         by_exam.entry(e.exam_id).or_default().push(e);
@@ -311,38 +388,8 @@ pub fn read_labels(path: &Path, options: &LabelOptions) -> Result<LabelTable> {
     let mut exams = Vec::with_capacity(by_exam.len());
     let mut merged = Vec::new();
     for (exam_id, group) in by_exam {
-        let first = &group[0];
         let rows: Vec<usize> = group.iter().flat_map(|g| g.rows.clone()).collect();
-        let disagree: Vec<String> = group[1..]
-            .iter()
-            .flat_map(|g| {
-                let mut d = Vec::new();
-                for (what, a, b) in [
-                    ("left", first.left, g.left),
-                    ("right", first.right, g.right),
-                ] {
-                    if a != b {
-                        d.push(format!(
-                            "{what} {} in row {} but {} in row {}",
-                            code_text(a),
-                            first.rows[0],
-                            code_text(b),
-                            g.rows[0]
-                        ));
-                    }
-                }
-                if first.date != g.date {
-                    d.push(format!(
-                        "date {} in row {} but {} in row {}",
-                        first.date.as_deref().unwrap_or("(none)"),
-                        first.rows[0],
-                        g.date.as_deref().unwrap_or("(none)"),
-                        g.rows[0]
-                    ));
-                }
-                d
-            })
-            .collect();
+        let disagree = disagreements(&group);
         if disagree.is_empty() {
             if group.len() > 1 {
                 merged.push((exam_id, rows.clone()));
@@ -351,39 +398,41 @@ pub fn read_labels(path: &Path, options: &LabelOptions) -> Result<LabelTable> {
                 e.rows = rows;
                 exams.push(e);
             }
-        } else {
-            let reason = format!(
-                "exam {exam_id} has rows {} that disagree: {}",
-                rows.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                disagree.join("; ")
-            );
-            for r in &rows {
-                problems.push(LabelProblem {
-                    row: *r,
-                    exam_id: Some(exam_id),
-                    column: c.exam_id.clone(),
-                    text: exam_id.to_string(),
-                    reason: reason.clone(),
-                });
-            }
+            continue;
         }
+        let reason = format!(
+            "exam {exam_id} has rows {} that disagree: {}",
+            rows.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            disagree.join("; ")
+        );
+        problems.extend(rows.iter().map(|r| LabelProblem {
+            row: *r,
+            exam_id: Some(exam_id),
+            column: id_column.to_string(),
+            text: exam_id.to_string(),
+            reason: reason.clone(),
+        }));
     }
-    problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
-    if !problems.is_empty() && !options.skip_invalid {
-        return Err(Error::InvalidLabels {
-            path: path.to_path_buf(),
-            problems,
-        });
-    }
-    let mut ears_by_code = [0usize; 6];
+    (exams, merged)
+}
+
+/// The validated table with its summary; `problems` become the quarantine.
+fn label_table(
+    path: &Path,
+    rows_read: usize,
+    exams: Vec<ExamLabels>,
+    merged: Vec<(u64, Vec<usize>)>,
+    problems: Vec<LabelProblem>,
+) -> LabelTable {
+    let mut ears_by_code = [0usize; crate::codes::NUM_CODES];
     let mut blank_sides = 0;
     for e in &exams {
         for code in [e.left, e.right] {
             match code {
-                Some(c) => ears_by_code[usize::from(c) - 1] += 1,
+                Some(c) => ears_by_code[crate::codes::code_index(c)] += 1,
                 None => blank_sides += 1,
             }
         }
@@ -393,7 +442,7 @@ pub fn read_labels(path: &Path, options: &LabelOptions) -> Result<LabelTable> {
         r.dedup();
         r.len()
     };
-    Ok(LabelTable {
+    LabelTable {
         summary: LabelSummary {
             path: path.to_path_buf(),
             rows_read,
@@ -408,7 +457,7 @@ pub fn read_labels(path: &Path, options: &LabelOptions) -> Result<LabelTable> {
             .into_iter()
             .map(|problem| Quarantined { problem })
             .collect(),
-    })
+    }
 }
 
 fn code_text(c: Option<u8>) -> String {
@@ -420,7 +469,6 @@ fn parse_exam_id(cell: &Cell) -> Result<u64, String> {
         Cell::Empty => Err("no exam id".into()),
         Cell::Number(v) | Cell::Date(v) => {
             if v.fract() == 0.0 && *v >= 0.0 && *v < 1e15 {
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 Ok(*v as u64)
             } else {
                 Err("the exam id is not a whole number".into())
@@ -480,7 +528,6 @@ fn parse_date(cell: &Cell) -> Result<Option<String>, String> {
             if !(1.0..2_958_466.0).contains(v) {
                 return Err("not a date".into());
             }
-            #[allow(clippy::cast_possible_truncation)]
             let (y, m, d) = civil_from_days(v.floor() as i64 - 25_569);
             ymd(y, m, d).map(Some)
         }
@@ -506,7 +553,6 @@ fn parse_date(cell: &Cell) -> Result<Option<String>, String> {
                 ),
                 _ => return Err("not a date (expected YYYY-MM-DD)".into()),
             };
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             ymd(y, m.clamp(0, 99) as u32, d.clamp(0, 99) as u32).map(Some)
         }
     }
@@ -540,7 +586,6 @@ fn read_workbook_cells(path: &Path, sheet: &str) -> Result<(Vec<String>, Rows)> 
         Data::Empty => Cell::Empty,
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
         Data::Float(f) => Cell::Number(*f),
-        #[allow(clippy::cast_precision_loss)]
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Bool(b) => Cell::Text(b.to_string()),
         Data::DateTime(dt) => Cell::Date(dt.as_f64()),

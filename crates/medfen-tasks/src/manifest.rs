@@ -188,7 +188,6 @@ fn ears_of(exam: &ExamRecord, key: &(String, KeySource)) -> [Ear; 2] {
 /// header metadata copied from each ear's exam.
 fn manifest_table(ears: &[Ear], exams: &[ExamRecord], tasks: &TaskRegistry) -> Table {
     let mut out = Table::new();
-    #[allow(clippy::cast_possible_wrap)]
     out.int("exam_id", ears.iter().map(|e| Some(e.exam_id as i64)));
     out.text("side", ears.iter().map(|e| Some(e.side.name().to_string())));
     out.int("code", ears.iter().map(|e| e.code.map(i64::from)));

@@ -6,6 +6,55 @@ mod common;
 use medfen_synth::{DefectKind, PlantedDefect, SynthConfig};
 use medfen_tasks::{Error, LabelOptions, read_labels};
 
+/// Whether the label reader or the index reports the planted defect `d`.
+fn reported(report: &medfen_tasks::IndexReport, d: &PlantedDefect) -> bool {
+    let quarantined = |row: usize| report.quarantine.iter().any(|q| q.problem.row == row);
+    match d.kind {
+        DefectKind::MalformedCell => {
+            let row = d.label_row.unwrap();
+            report
+                .quarantine
+                .iter()
+                .any(|q| q.problem.row == row && q.problem.text == d.text.clone().unwrap())
+        }
+        DefectKind::BadExamId | DefectKind::BadDate => quarantined(d.label_row.unwrap()),
+        DefectKind::DuplicateRowConflicting => {
+            quarantined(d.label_row.unwrap()) && quarantined(d.other_row.unwrap())
+        }
+        DefectKind::DuplicateRowAgreeing => report.label_summary.merged.iter().any(|(id, rows)| {
+            *id == d.exam_id
+                && rows.contains(&d.label_row.unwrap())
+                && rows.contains(&d.other_row.unwrap())
+        }),
+        DefectKind::BrokenDicom => {
+            let file = d.file.clone().unwrap();
+            report
+                .not_indexed
+                .unreadable_files
+                .iter()
+                .any(|u| format!("dicom/{}", u.path) == file)
+        }
+        DefectKind::NotDicom => {
+            let file = d.file.clone().unwrap();
+            report
+                .not_indexed
+                .non_dicom_files
+                .iter()
+                .any(|f| format!("dicom/{f}") == file)
+        }
+        DefectKind::UnlabelledExam => report
+            .not_indexed
+            .unlabelled_exams
+            .iter()
+            .any(|u| u.exam_id == d.exam_id),
+        DefectKind::MissingExam => report
+            .not_indexed
+            .unmatched_labels
+            .iter()
+            .any(|u| u.exam_id == d.exam_id),
+    }
+}
+
 #[test]
 fn every_planted_defect_is_reported() {
     let dir = tempfile::tempdir().unwrap();
@@ -22,55 +71,8 @@ fn every_planted_defect_is_reported() {
 
     let report: medfen_tasks::IndexReport =
         serde_json::from_slice(&std::fs::read(p.work.join("exams.json")).unwrap()).unwrap();
-    let quarantined = |row: usize| report.quarantine.iter().any(|q| q.problem.row == row);
     for d in &planted {
-        let found = match d.kind {
-            DefectKind::MalformedCell => {
-                let row = d.label_row.unwrap();
-                report
-                    .quarantine
-                    .iter()
-                    .any(|q| q.problem.row == row && q.problem.text == d.text.clone().unwrap())
-            }
-            DefectKind::BadExamId | DefectKind::BadDate => quarantined(d.label_row.unwrap()),
-            DefectKind::DuplicateRowConflicting => {
-                quarantined(d.label_row.unwrap()) && quarantined(d.other_row.unwrap())
-            }
-            DefectKind::DuplicateRowAgreeing => {
-                report.label_summary.merged.iter().any(|(id, rows)| {
-                    *id == d.exam_id
-                        && rows.contains(&d.label_row.unwrap())
-                        && rows.contains(&d.other_row.unwrap())
-                })
-            }
-            DefectKind::BrokenDicom => {
-                let file = d.file.clone().unwrap();
-                report
-                    .not_indexed
-                    .unreadable_files
-                    .iter()
-                    .any(|u| format!("dicom/{}", u.path) == file)
-            }
-            DefectKind::NotDicom => {
-                let file = d.file.clone().unwrap();
-                report
-                    .not_indexed
-                    .non_dicom_files
-                    .iter()
-                    .any(|f| format!("dicom/{f}") == file)
-            }
-            DefectKind::UnlabelledExam => report
-                .not_indexed
-                .unlabelled_exams
-                .iter()
-                .any(|u| u.exam_id == d.exam_id),
-            DefectKind::MissingExam => report
-                .not_indexed
-                .unmatched_labels
-                .iter()
-                .any(|u| u.exam_id == d.exam_id),
-        };
-        assert!(found, "not reported: {d:?}");
+        assert!(reported(&report, d), "not reported: {d:?}");
     }
     // Exams whose only label row was quarantined are listed as such, not as unlabelled.
     for q in &report.not_indexed.quarantined_exams {

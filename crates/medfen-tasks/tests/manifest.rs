@@ -4,10 +4,54 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use medfen_io::Table;
 use medfen_synth::SynthConfig;
 use medfen_tasks::{PatientKeySecret, TaskRegistry, build_manifest, read_manifest};
+
+/// Each ear's labelled code (None: a blank side) and synth patient, from truth.csv.
+fn truth_by_ear(data: &Path) -> BTreeMap<(u64, String), (Option<u8>, String)> {
+    let truth = std::fs::read_to_string(data.join("truth.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(truth.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let mut want: BTreeMap<(u64, String), (Option<u8>, String)> = BTreeMap::new();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let blank = &r[col("label_blank")] == "true";
+        let code: u8 = r[col("code")].parse().unwrap();
+        want.insert(
+            (
+                r[col("exam_id")].parse().unwrap(),
+                r[col("side")].to_string(),
+            ),
+            ((!blank).then_some(code), r[col("patient")].to_string()),
+        );
+    }
+    want
+}
+
+/// No PatientID, PatientName or UID in any manifest file.
+fn assert_no_identifiers(p: &common::Pipeline) {
+    let mut secrets: BTreeSet<String> = BTreeSet::new();
+    for entry in walk(&p.data.join("dicom")) {
+        if let Ok(h) = medfen_dicom::read_header(&entry) {
+            secrets.extend(h.patient.id.clone());
+            secrets.extend(h.patient.name.clone());
+            secrets.insert(h.study_uid.clone());
+            secrets.insert(h.series_uid.clone());
+        }
+    }
+    assert!(secrets.len() > 20);
+    for file in ["ears.parquet", "ears.csv", "ears.json"] {
+        let bytes = std::fs::read(p.work.join(file)).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{file} contains an identifier");
+        }
+    }
+}
 
 #[test]
 fn ears_tasks_and_keys_without_identifiers() {
@@ -31,23 +75,7 @@ fn ears_tasks_and_keys_without_identifiers() {
         assert_eq!(pair[0].patient_key, pair[1].patient_key);
     }
     // codes agree with synth's truth
-    let truth = std::fs::read_to_string(p.data.join("truth.csv")).unwrap();
-    let mut rdr = csv::Reader::from_reader(truth.as_bytes());
-    let headers = rdr.headers().unwrap().clone();
-    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
-    let mut want: BTreeMap<(u64, String), (Option<u8>, String)> = BTreeMap::new();
-    for r in rdr.records() {
-        let r = r.unwrap();
-        let blank = &r[col("label_blank")] == "true";
-        let code: u8 = r[col("code")].parse().unwrap();
-        want.insert(
-            (
-                r[col("exam_id")].parse().unwrap(),
-                r[col("side")].to_string(),
-            ),
-            ((!blank).then_some(code), r[col("patient")].to_string()),
-        );
-    }
+    let want = truth_by_ear(&p.data);
     for e in &ears {
         let (code, _) = &want[&(e.exam_id, e.side.name().to_string())];
         assert_eq!(e.code, *code, "exam {} {}", e.exam_id, e.side.name());
@@ -82,24 +110,7 @@ fn ears_tasks_and_keys_without_identifiers() {
     for task in TaskRegistry::builtin().binary() {
         assert!(t.column(&format!("task_y__{}", task.name)).is_some());
     }
-    // No PatientID, PatientName or UID in any manifest file.
-    let mut secrets: BTreeSet<String> = BTreeSet::new();
-    for entry in walk(&p.data.join("dicom")) {
-        if let Ok(h) = medfen_dicom::read_header(&entry) {
-            secrets.extend(h.patient.id.clone());
-            secrets.extend(h.patient.name.clone());
-            secrets.insert(h.study_uid.clone());
-            secrets.insert(h.series_uid.clone());
-        }
-    }
-    assert!(secrets.len() > 20);
-    for file in ["ears.parquet", "ears.csv", "ears.json"] {
-        let bytes = std::fs::read(p.work.join(file)).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
-        for s in &secrets {
-            assert!(!text.contains(s.as_str()), "{file} contains an identifier");
-        }
-    }
+    assert_no_identifiers(&p);
     // Another secret, other keys; the same secret, the same bytes.
     let exams = p.work.join("exams.parquet");
     let tasks = TaskRegistry::builtin();
@@ -217,7 +228,7 @@ fn unknown_tasks_list_the_known_ones_and_user_tasks_load() {
     }
 }
 
-fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+fn walk(root: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {

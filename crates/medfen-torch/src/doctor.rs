@@ -22,7 +22,11 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("libtorch        {}", report.libtorch_version);
+        println!(
+            "libtorch        {} ({})",
+            report.libtorch_version,
+            report.library.as_deref().unwrap_or("library path unknown")
+        );
         println!(
             "CPU             {} intra-op / {} inter-op threads; MKL {}, OpenMP {}, oneDNN {}",
             report.intra_op_threads,

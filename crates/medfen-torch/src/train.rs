@@ -35,7 +35,6 @@ fn defaults() -> TrainOptions {
 /// Options of `medfen train`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
-#[allow(clippy::struct_excessive_bools)]
 pub struct Args {
     /// The cache folder printed by `medfen cache` (`<root>/<key>`).
     #[arg(long, value_name = "DIR")]

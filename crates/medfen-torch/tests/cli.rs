@@ -1,11 +1,12 @@
 //! `medfen train / eval / predict` as a user runs them: a tiny synth dataset through the
 //! command lines, their outputs, and the errors for bad input.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-use medfen_cache::{CacheSpec, Sampling, build_cache, sources_from};
-use medfen_tasks::{PatientKeySecret, SplitOptions, prepare};
+use common::{dataset, failed, ok};
 
 const EXE: &str = env!("CARGO_BIN_EXE_medfen-torch");
 
@@ -19,58 +20,125 @@ fn medfen(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn ok(out: &Output) -> String {
+/// The original pipeline's augmentation, as run.json records it.
+fn the_original_augmentation_is_recorded(root: &Path, train: &[&str]) {
+    // The original pipeline's augmentation, as run.json records it.
+    let mut original = train.to_vec();
+    let last = original.len() - 1;
+    original[last] = "runs/o";
+    original.extend(["--augment", "original"]);
+    ok(&medfen(root, &original));
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("runs/o/run.json")).unwrap()).unwrap();
+    let augment = &stored["augment"];
+    assert_eq!(augment["intensity_first"], true, "{augment}");
+    assert_eq!(augment["affine_prob"].as_f64(), Some(0.0), "{augment}");
+    let gamma_prob = augment["gamma_prob"].as_f64().unwrap();
+    assert!((gamma_prob - 0.2).abs() < 1e-6, "{augment}");
+    original[last] = "runs/p";
+    let last = original.len() - 1;
+    original[last] = "python";
+    let err = failed(&medfen(root, &original));
+    assert!(err.contains("python") && err.contains("original"), "{err}");
+}
+
+/// eval and predict
+fn eval_and_predict(root: &Path, dicom: &Path) {
+    let run = root.join("runs/a");
+    let out = ok(&medfen(
+        root,
+        &[
+            "eval",
+            "--run",
+            "runs/a",
+            "--split",
+            "test",
+            "--replicates",
+            "200",
+            "--device",
+            "cpu",
+        ],
+    ));
     assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        out.contains("AUROC") && out.contains("frozen from val"),
+        "{out}"
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+    let csv = std::fs::read_to_string(run.join("eval/test-best/predictions.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(
+        header.starts_with(
+            "exam_id,side,source,patient_key,code,in_task,y_true,y_pred,y_prob,threshold,top1_slice"
+        ),
+        "{header}"
+    );
+    assert!(run.join("thresholds.json").exists());
 
-fn failed(out: &Output) -> String {
-    assert!(!out.status.success(), "expected a failure");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// synth (40 exams, 64 px) -> index -> manifest -> split -> cache (K 8, 32 px).
-fn dataset(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let data = dir.join("data");
-    medfen_synth::generate(
-        &medfen_synth::SynthConfig::new(&data)
-            .with_exams(40)
-            .with_seed(4)
-            .with_matrix(64)
-            .with_difficulty(medfen_synth::Difficulty::Easy),
-    )
-    .unwrap();
-    let options = SplitOptions {
-        val: 0.25,
-        test: 0.25,
-        ..SplitOptions::default()
-    };
-    let out = prepare(
-        &data.join("labels.xlsx"),
-        &data.join("dicom"),
-        &dir.join("work"),
-        &PatientKeySecret::from_bytes(b"0123456789abcdef0123456789abcdef"),
-        &options,
-    )
-    .unwrap();
-    let (exams, splits) = (out.exams, out.splits);
-    let spec = CacheSpec {
-        num_slices: 8,
-        image_size: 32,
-        sampling: Sampling::Mm { spacing_mm: 3.0 },
-        ..CacheSpec::default()
-    };
-    let sources = sources_from(&exams, &splits).unwrap();
-    let cache = build_cache(&dir.join("cache"), &spec, &sources, &|_| {})
+    // predict: one exam folder in, its two ears out
+    let date = std::fs::read_dir(dicom)
         .unwrap()
-        .dir;
-    (cache, splits, data.join("dicom"))
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let exam = std::fs::read_dir(&date)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = ok(&medfen(
+        root,
+        &[
+            "predict",
+            "--run",
+            "runs/a",
+            "--out",
+            "p.csv",
+            "--device",
+            "cpu",
+            exam.to_str().unwrap(),
+        ],
+    ));
+    assert!(out.contains("2 ears of 1 exams"), "{out}");
+    let p = std::fs::read_to_string(root.join("p.csv")).unwrap();
+    assert_eq!(p.lines().count(), 3);
+    assert!(p.lines().nth(1).unwrap().contains(",left,"));
+}
+
+/// Bad input names what is wrong.
+fn bad_input_names_what_is_wrong(root: &Path, train: &[&str]) {
+    // Bad input names what is wrong.
+    let mut bad = train.to_vec();
+    bad[2] = "no/such/cache";
+    let last = bad.len() - 1;
+    bad[last] = "runs/b";
+    let err = failed(&medfen(root, &bad));
+    assert!(err.contains("no/such/cache"), "{err}");
+    let mut bad = train.to_vec();
+    bad.extend(["--model", "ear2d-r99"]);
+    let out_at = bad.len() - 3;
+    bad[out_at] = "runs/c";
+    let err = failed(&medfen(root, &bad));
+    assert!(
+        err.contains("unknown model `ear2d-r99`") && err.contains("resnet3d-18"),
+        "{err}"
+    );
+    let err = failed(&medfen(
+        root,
+        &[
+            "eval",
+            "--run",
+            "runs/none",
+            "--split",
+            "test",
+            "--device",
+            "cpu",
+        ],
+    ));
+    assert!(
+        err.contains("runs/none") && err.contains("not a run folder"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -122,115 +190,7 @@ fn train_eval_and_predict_from_the_command_line() {
     let mut again = train.to_vec();
     again.push("--resume");
     assert!(ok(&medfen(root, &again)).contains("completed 2 epochs"));
-
-    // The original pipeline's augmentation, as run.json records it.
-    let mut original = train.to_vec();
-    let last = original.len() - 1;
-    original[last] = "runs/o";
-    original.extend(["--augment", "original"]);
-    ok(&medfen(root, &original));
-    let stored: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.join("runs/o/run.json")).unwrap()).unwrap();
-    let augment = &stored["augment"];
-    assert_eq!(augment["intensity_first"], true, "{augment}");
-    assert_eq!(augment["affine_prob"].as_f64(), Some(0.0), "{augment}");
-    let gamma_prob = augment["gamma_prob"].as_f64().unwrap();
-    assert!((gamma_prob - 0.2).abs() < 1e-6, "{augment}");
-    original[last] = "runs/p";
-    let last = original.len() - 1;
-    original[last] = "python";
-    let err = failed(&medfen(root, &original));
-    assert!(err.contains("python") && err.contains("original"), "{err}");
-
-    let out = ok(&medfen(
-        root,
-        &[
-            "eval",
-            "--run",
-            "runs/a",
-            "--split",
-            "test",
-            "--replicates",
-            "200",
-            "--device",
-            "cpu",
-        ],
-    ));
-    assert!(
-        out.contains("AUROC") && out.contains("frozen from val"),
-        "{out}"
-    );
-    let csv = std::fs::read_to_string(run.join("eval/test-best/predictions.csv")).unwrap();
-    let header = csv.lines().next().unwrap();
-    assert!(
-        header.starts_with(
-            "exam_id,side,source,patient_key,code,in_task,y_true,y_pred,y_prob,threshold,top1_slice"
-        ),
-        "{header}"
-    );
-    assert!(run.join("thresholds.json").exists());
-
-    // predict: one exam folder in, its two ears out
-    let date = std::fs::read_dir(&dicom)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let exam = std::fs::read_dir(&date)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let out = ok(&medfen(
-        root,
-        &[
-            "predict",
-            "--run",
-            "runs/a",
-            "--out",
-            "p.csv",
-            "--device",
-            "cpu",
-            exam.to_str().unwrap(),
-        ],
-    ));
-    assert!(out.contains("2 ears of 1 exams"), "{out}");
-    let p = std::fs::read_to_string(root.join("p.csv")).unwrap();
-    assert_eq!(p.lines().count(), 3);
-    assert!(p.lines().nth(1).unwrap().contains(",left,"));
-
-    // Bad input names what is wrong.
-    let mut bad = train.to_vec();
-    bad[2] = "no/such/cache";
-    let last = bad.len() - 1;
-    bad[last] = "runs/b";
-    let err = failed(&medfen(root, &bad));
-    assert!(err.contains("no/such/cache"), "{err}");
-    let mut bad = train.to_vec();
-    bad.extend(["--model", "ear2d-r99"]);
-    let out_at = bad.len() - 3;
-    bad[out_at] = "runs/c";
-    let err = failed(&medfen(root, &bad));
-    assert!(
-        err.contains("unknown model `ear2d-r99`") && err.contains("resnet3d-18"),
-        "{err}"
-    );
-    let err = failed(&medfen(
-        root,
-        &[
-            "eval",
-            "--run",
-            "runs/none",
-            "--split",
-            "test",
-            "--device",
-            "cpu",
-        ],
-    ));
-    assert!(
-        err.contains("runs/none") && err.contains("not a run folder"),
-        "{err}"
-    );
+    the_original_augmentation_is_recorded(root, &train);
+    eval_and_predict(root, &dicom);
+    bad_input_names_what_is_wrong(root, &train);
 }

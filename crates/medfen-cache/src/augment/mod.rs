@@ -26,7 +26,6 @@ impl SampleRng {
         Self(ChaCha8Rng::from_seed(h.finalize().into()))
     }
 
-    #[allow(clippy::cast_precision_loss)]
     fn unit(&mut self) -> f32 {
         (self.0.next_u32() >> 8) as f32 / (1u32 << 24) as f32
     }
@@ -141,7 +140,6 @@ impl Draws {
         for &(l, w) in &aug.extra_windows {
             maps.push(WindowMap::new(l, w, 1.0, 0.0, 1.0));
         }
-        #[allow(clippy::cast_precision_loss)]
         let side = image_size as f32;
         Self {
             maps,
@@ -266,33 +264,9 @@ pub(crate) fn augment_record_with(
                 let o = &mut out[(ch * k + z) * plane..(ch * k + z + 1) * plane];
                 match source {
                     Source::Identity | Source::Flipped => {
-                        // Window and noise in one pass, a piece (a run of the noise) at
-                        // a time; a flipped piece first gathers its mirrored rows into
-                        // a buffer in the L1 cache.
-                        let noise = noise(z);
-                        for run in 0..plane.div_ceil(PIECE) {
-                            let at = run * PIECE..((run + 1) * PIECE).min(plane);
-                            let hu = if source == Source::Flipped {
-                                let piece = &mut values[..at.len()];
-                                flipped_piece(
-                                    slice,
-                                    s,
-                                    (draws.flip_r, draws.flip_c),
-                                    at.start,
-                                    piece,
-                                );
-                                &*piece
-                            } else {
-                                &slice[at.clone()]
-                            };
-                            let o = &mut o[at];
-                            match noise {
-                                Some(noise) => {
-                                    window.apply_noisy(isa, hu, o, noise.run(run, hu.len()));
-                                }
-                                None => window.apply(isa, hu, o),
-                            }
-                        }
+                        let flips =
+                            (source == Source::Flipped).then_some((draws.flip_r, draws.flip_c));
+                        window_pieces(isa, window, (slice, s), flips, values, noise(z), o);
                         continue;
                     }
                     Source::Taps => {
@@ -312,6 +286,37 @@ pub(crate) fn augment_record_with(
             }
         }
     });
+}
+
+/// Window and noise of one slice (`slice`, `s` x `s`) in one pass, a piece (a run of
+/// the noise) at a time; with `flips`, a piece first gathers its mirrored rows into
+/// `values`, a buffer in the L1 cache.
+#[inline]
+fn window_pieces(
+    isa: Isa,
+    window: &WindowMap,
+    (slice, s): (&[i16], usize),
+    flips: Option<(bool, bool)>,
+    values: &mut [i16],
+    noise: Option<Noise>,
+    o: &mut [f32],
+) {
+    let plane = s * s;
+    for run in 0..plane.div_ceil(PIECE) {
+        let at = run * PIECE..((run + 1) * PIECE).min(plane);
+        let hu = if let Some(flips) = flips {
+            let piece = &mut values[..at.len()];
+            flipped_piece(slice, s, flips, at.start, piece);
+            &*piece
+        } else {
+            &slice[at.clone()]
+        };
+        let o = &mut o[at];
+        match noise {
+            Some(noise) => window.apply_noisy(isa, hu, o, noise.run(run, hu.len())),
+            None => window.apply(isa, hu, o),
+        }
+    }
 }
 
 /// Output pixels `start..start + piece.len()` of a slice (`s` x `s`) mirrored by `flips`
@@ -400,9 +405,7 @@ fn affine_taps_body(
     (flip_r, flip_c): (bool, bool),
     taps: &mut Taps,
 ) {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
     let (si, p) = (s as i32, s as i32 + 2);
-    #[allow(clippy::cast_precision_loss)]
     let (half, last, beyond) = (s as f32 / 2.0, s as f32 - 1.0, s as f32 + 1.0);
     let inv_zoom = 1.0 / zoom;
     // Branch-free, so the column loop vectorises.
@@ -440,18 +443,15 @@ fn affine_taps_body(
         .zip(taps.wx.chunks_exact_mut(s))
         .zip(taps.wy.chunks_exact_mut(s));
     for (r, ((index, wx), wy)) in (0..si).zip(rows) {
-        #[allow(clippy::cast_precision_loss)]
         let y = (if flip_r { si - 1 - r } else { r }) as f32 + 0.5 - half;
         let yy = (y - shift_r) * inv_zoom;
         let (row_y, row_x) = (cos * yy + half - 0.5, -sin * yy + half - 0.5);
         for (c, ((i, wx), wy)) in
             (0..si).zip(index.iter_mut().zip(wx.iter_mut()).zip(wy.iter_mut()))
         {
-            #[allow(clippy::cast_precision_loss)]
             let x = (if flip_c { si - 1 - c } else { c }) as f32 + 0.5 - half;
             let xx = (x - shift_c) * inv_zoom;
             let ((y0, ty), (x0, tx)) = (axis(row_y + sin * xx), axis(row_x + cos * xx));
-            #[allow(clippy::cast_sign_loss)]
             {
                 *i = (y0 * p + x0) as u32;
             }

@@ -72,7 +72,6 @@ impl GammaCurve {
         for k in 0..PIECES {
             // Octave k / 2 from 2^-8 up, half k % 2 of it.
             let base = low * f64::from(1u32 << (k / 2));
-            #[allow(clippy::cast_precision_loss)]
             let (y0, h) = (base * (1.0 + (k % 2) as f64 / 2.0), base / 2.0);
             let (g0, gm, g1) = (curve(y0), curve(y0 + h / 2.0), curve(y0 + h));
             // q(0) = g0, q(1/2) = gm, q(1) = g1 in t = 2 u across the piece (u in
@@ -84,13 +83,10 @@ impl GammaCurve {
             );
             // ... and in the mantissa f = u + o (o = 1 in the lower half of the octave,
             // 1.5 in the upper).
-            #[allow(clippy::cast_precision_loss)]
             let o = 1.0 + (k % 2) as f64 / 2.0;
             let coefficients = [a0 - a1 * o + a2 * o * o, a1 - 2.0 * a2 * o, a2];
-            #[allow(clippy::cast_possible_truncation)]
             let s = slot(y0 as f32);
             for (c, v) in c.iter_mut().zip(coefficients) {
-                #[allow(clippy::cast_possible_truncation)]
                 {
                     c[s] = v as f32;
                 }
@@ -99,7 +95,6 @@ impl GammaCurve {
         // Where the curve crosses 0 and 1 (it rises: scale > 0), as shifted positions.
         let crossing = |v: f64| {
             let x = ((v - shift) / scale).max(0.0).powf(1.0 / gamma);
-            #[allow(clippy::cast_possible_truncation)]
             let y = (x * (1.0 - low) + low) as f32;
             y.clamp(LOW, HIGH)
         };
@@ -122,7 +117,6 @@ impl GammaCurve {
     /// below and above them.
     pub(crate) fn held(mut self, (low, high): (f64, f64)) -> Self {
         let position = |x: f64| {
-            #[allow(clippy::cast_possible_truncation)]
             let y = (x * (1.0 - f64::from(LOW)) + f64::from(LOW)) as f32;
             y.clamp(LOW, HIGH)
         };

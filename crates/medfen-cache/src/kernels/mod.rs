@@ -358,7 +358,6 @@ mod avx2 {
     pub(super) fn bilinear(plane: &[f32], pitch: usize, taps: &Taps, out: &mut [f32]) {
         let len = plane.len() - pitch - 1;
         let n = out.len();
-        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
         let last = _mm256_set1_epi32((len - 1).min(i32::MAX as usize) as i32);
         let p = plane.as_ptr();
         let mut i = 0;

@@ -46,9 +46,7 @@ fn table() -> &'static [i16] {
                 // Exact integer sum of 12 uniform words, then one rounding (to within
                 // ±6 * STEPS = ±24,576).
                 let sum: u64 = (0..12).map(|_| u64::from(rng.next_u32())).sum();
-                #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-                let v = ((sum as f64 / 4_294_967_296.0 - 6.0) * f64::from(STEPS)).round() as i16;
-                v
+                ((sum as f64 / 4_294_967_296.0 - 6.0) * f64::from(STEPS)).round() as i16
             })
             .collect();
         t.extend_from_within(..PIECE);
@@ -86,7 +84,6 @@ impl Noise {
     pub(crate) fn run(&self, run: usize, len: usize) -> NoiseRun {
         assert!(len <= PIECE, "a run holds at most PIECE draws");
         let h = super::mix64(self.key ^ (run as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        #[allow(clippy::cast_possible_truncation)]
         let offset = (h as usize) & (TABLE_LEN - 1);
         // Exact: a power-of-two division.
         let scale = if h >> 63 == 1 { -self.std } else { self.std } / STEPS;

@@ -7,7 +7,7 @@
 //! loops (portable, AVX2) gives results bit-identical to it.
 
 use super::Geometry;
-use super::sample::Taps;
+use super::taps::Taps;
 use crate::kernels::Isa;
 
 /// Output columns per block of the vector kernel, and the line values a block may
@@ -39,17 +39,11 @@ impl Columns {
     /// `nx` values.
     pub(super) fn new(positions: impl Iterator<Item = f64>, nx: usize) -> Self {
         let (mut i0, mut i1, mut f) = (Vec::new(), Vec::new(), Vec::new());
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_precision_loss,
-            clippy::cast_sign_loss
-        )]
         let line = |i: f64| (i.clamp(-1.0, nx as f64) + 1.0) as u32;
         for p in positions {
             let base = p.floor();
             i0.push(line(base));
             i1.push(line(base + 1.0));
-            #[allow(clippy::cast_possible_truncation)]
             f.push((p - base) as f32);
         }
         let inside = i0
@@ -272,7 +266,7 @@ fn crop_body(
 
 #[cfg(test)]
 mod tests {
-    use super::super::sample::taps;
+    use super::super::taps::taps;
     use super::*;
 
     /// The direct form of the bilinear crop, one output value at a time.
@@ -301,9 +295,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 17;
                 state ^= state << 5;
-                #[allow(clippy::cast_possible_truncation)]
-                let v = (state % 4000) as i16 - 1024;
-                v
+                (state % 4000) as i16 - 1024
             })
             .collect();
         let volume = medfen_dicom::Volume {
@@ -329,11 +321,9 @@ mod tests {
             (3.1, 1.3, 13),
         ];
         for &(start, step, n) in &grids {
-            #[allow(clippy::cast_precision_loss)]
             let positions: Vec<f64> = (0..n).map(|i| start + step * i as f64).collect();
             let cols = Columns::new(positions.iter().copied(), nx);
             let col_taps: Vec<Taps> = positions.iter().map(|&p| taps(p, nx)).collect();
-            #[allow(clippy::cast_precision_loss)]
             let rows: Vec<Taps> = (0..n).map(|i| taps(-3.3 + 1.7 * i as f64, ny)).collect();
             let want = direct(&g, 1, &rows, &col_taps, -1024.0);
             for isa in Isa::available() {

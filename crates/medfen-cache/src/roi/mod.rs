@@ -27,6 +27,7 @@ use crate::spec::{CacheSpec, Sampling};
 mod crop;
 mod geometry;
 mod sample;
+mod taps;
 
 use geometry::Geometry;
 pub use geometry::LazySlices;
@@ -100,11 +101,6 @@ fn linspace_idx(lo: usize, hi: usize, n: usize) -> Vec<usize> {
     if n == 1 {
         return vec![usize::midpoint(lo, hi)];
     }
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
     (0..n)
         .map(|k| (lo as f64 + (hi - lo) as f64 * k as f64 / (n - 1) as f64).floor() as usize)
         .collect()
@@ -136,11 +132,9 @@ fn midline(g: &Geometry, spec: &CacheSpec) -> (f64, bool) {
             n += u64::from(row_n);
         }
         if n > 0 {
-            #[allow(clippy::cast_precision_loss)]
             means.push(sum as f64 / n as f64);
         }
     }
-    #[allow(clippy::cast_precision_loss)]
     let fallback = g.nx as f64 / 2.0;
     match median(&mut means) {
         Some(m) => ((m + 0.5).clamp(1.0, g.nx as f64 - 1.0), true),
@@ -150,17 +144,11 @@ fn midline(g: &Geometry, spec: &CacheSpec) -> (f64, bool) {
 
 /// Side-local columns of the lateral band: `u0..half`.
 fn band(half: usize, band: f64) -> usize {
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
     let u0 = ((1.0 - band) * half as f64).floor() as usize;
     u0.min(half.saturating_sub(1))
 }
 
 fn half_width(g: &Geometry, side: Side, mid: f64) -> usize {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     match side {
         Side::Left => g.nx.saturating_sub(mid.ceil() as usize),
         Side::Right => mid.floor() as usize,
@@ -169,10 +157,7 @@ fn half_width(g: &Geometry, side: Side, mid: f64) -> usize {
 
 /// The column of the midline, rounded once per slice walk.
 fn mid_column(mid: f64) -> usize {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    {
-        mid.round().max(0.0) as usize
-    }
+    mid.round().max(0.0) as usize
 }
 
 /// The column of side-local column `u` (`m`: [`mid_column`]).
@@ -199,11 +184,6 @@ fn ear_rows(g: &Geometry, z: usize) -> (usize, usize) {
     if y0 > y1 {
         return (0, g.ny);
     }
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
     let at = |f: f64| (y0 as f64 + f * (y1 - y0) as f64).round() as usize;
     (at(0.3), (at(0.85) + 1).min(g.ny))
 }
@@ -350,16 +330,12 @@ fn enclosed_air_body(
     }
     let enclosed = usize::try_from(enclosed).unwrap_or(usize::MAX);
     // Back to pixel coordinates: sum of (r0 + y * step) and (u0 + c * step).
-    #[allow(clippy::cast_precision_loss)]
     let (sy, su) = (
         (enclosed as u64 * r0 as u64 + sum_y * step as u64) as f64,
         (enclosed as u64 * u0 as u64 + sum_c * step as u64) as f64,
     );
-    #[allow(clippy::cast_precision_loss)]
     let px = g.v.spacing[1] * g.v.spacing[2] * (step * step) as f64;
-    #[allow(clippy::cast_precision_loss)]
     let score = (enclosed as f64 + 0.1 * bone as f64) * px;
-    #[allow(clippy::cast_precision_loss)]
     let centroid = (enclosed > 0).then(|| {
         (
             sy / enclosed as f64,
@@ -373,7 +349,6 @@ fn enclosed_air_body(
 /// The slices the air profile looks at: about one per 0.9 mm (every slice of 1 mm
 /// series, every second of 0.4-0.6 mm ones).
 fn profile_slices(nz: usize, spacing_z: f64) -> Vec<usize> {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let m = (0.9 / spacing_z.max(1e-3)).round().max(1.0) as usize;
     (0..nz).step_by(m).collect()
 }
@@ -388,14 +363,12 @@ fn air_peak(g: &Geometry, spec: &CacheSpec, side: Side, mid: f64, band_frac: f64
     let sz = g.v.spacing[0];
     let mut best = (f64::NEG_INFINITY, g.nz / 2);
     for &z in &zs {
-        #[allow(clippy::cast_precision_loss)]
         let near: Vec<f64> = zs
             .iter()
             .zip(&scores)
             .filter(|(zz, _)| (**zz as f64 - z as f64).abs() * sz <= 3.0 + 1e-9)
             .map(|(_, sc)| *sc)
             .collect();
-        #[allow(clippy::cast_precision_loss)]
         let m = near.iter().sum::<f64>() / near.len().max(1) as f64;
         if m > best.0 + 1e-12 {
             best = (m, z);
@@ -467,7 +440,6 @@ fn slice_centre(
         if best.is_none_or(|(a, _)| area > a) {
             best = Some((area, b));
         }
-        #[allow(clippy::cast_precision_loss)]
         if area as f64 >= min_px && best_big.is_none_or(|(a, _)| area > a) {
             best_big = Some((area, b));
         }
@@ -475,14 +447,11 @@ fn slice_centre(
     let (source, chosen) = match (best_big, best) {
         (Some(b), _) => (CentreSource::Component, b.1),
         (None, Some(b)) => (CentreSource::SmallComponent, b.1),
-        #[allow(clippy::cast_precision_loss)]
         (None, None) => return (g.ny as f64 / 2.0, half as f64 / 2.0, CentreSource::NoBone),
     };
     let [y0, y1, c0, c1] = chosen;
-    #[allow(clippy::cast_precision_loss)]
     let cy = (y0 + y1) as f64 / 2.0;
     // lateral edge is the high side-local column
-    #[allow(clippy::cast_precision_loss)]
     let cu = (u0 + c1) as f64 - bias * ((c1 - c0) as f64).max(1.0);
     (cy, cu, source)
 }
@@ -520,12 +489,10 @@ fn z_plan(g: &Geometry, spec: &CacheSpec, peak: usize) -> ZPlan {
         }
         Sampling::Mm { spacing_mm } => {
             let step = spacing_mm / g.v.spacing[0];
-            #[allow(clippy::cast_precision_loss)]
             (0..k)
                 .map(|i| {
                     let f = (peak as f64 + (i as f64 - (k as f64 - 1.0) / 2.0) * step)
                         .clamp(0.0, (n - 1) as f64);
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                     let lo = f.floor() as usize;
                     let hi = (lo + 1).min(n - 1);
                     (lo, hi, f - lo as f64)
@@ -721,9 +688,7 @@ fn centres(g: &Geometry, spec: &CacheSpec, mid: f64, plans: [ZPlan; 2]) -> [EarP
             }
         }
         let half = half_width(g, side, mid);
-        #[allow(clippy::cast_precision_loss)]
         let cy = median(&mut ys).unwrap_or(g.ny as f64 / 2.0);
-        #[allow(clippy::cast_precision_loss)]
         let cu = median(&mut us).unwrap_or(half as f64 / 2.0);
         let source = if sources[CentreSource::Air as usize] > 0 {
             CentreSource::Air

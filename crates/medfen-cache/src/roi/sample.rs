@@ -4,6 +4,7 @@
 use medfen_tasks::Side;
 
 use super::crop::{Columns, crop_slice};
+use super::taps::{Taps, taps};
 use super::{EarPlan, EarRecord, Geometry, Placement, side_x};
 use crate::kernels::Isa;
 use crate::spec::{CacheSpec, CropMode};
@@ -32,18 +33,15 @@ pub(super) fn grid(g: &Geometry, spec: &CacheSpec, mid: f64, ear: &EarPlan) -> G
     let s = spec.image_size;
     let step = match spec.crop {
         CropMode::TemporalPatch { crop_mm, .. } => {
-            #[allow(clippy::cast_precision_loss)]
             let p = crop_mm / s as f64;
             [p / g.v.spacing[1], p / g.v.spacing[2]]
         }
-        #[allow(clippy::cast_precision_loss)]
         CropMode::NativePixels { crop_px, .. } => [crop_px as f64 / s as f64; 2],
     };
     let dir = match ear.side {
         Side::Left => 1.0,
         Side::Right => -1.0,
     };
-    #[allow(clippy::cast_precision_loss)]
     let offset = |i: usize| i as f64 + 0.5 - s as f64 / 2.0;
     let [ny, nx] = [g.ny, g.nx];
     Grid {
@@ -100,7 +98,6 @@ impl RecordWriter {
         crop_slice(g, lo, rows, cols, self.pad, &mut self.a, self.isa);
         if w > 0.0 {
             crop_slice(g, hi, rows, cols, self.pad, &mut self.b, self.isa);
-            #[allow(clippy::cast_possible_truncation)]
             let w = w as f32;
             for (x, y) in self.a.iter_mut().zip(&self.b) {
                 *x += (y - *x) * w;
@@ -112,7 +109,6 @@ impl RecordWriter {
     /// The record, once every slice of `ear`'s plan was pushed.
     pub(super) fn finish(self, g: &Geometry, mid: f64, ear: &EarPlan, grid: &Grid) -> EarRecord {
         let (cy, cx) = (ear.cy, grid.cx);
-        #[allow(clippy::cast_precision_loss)]
         let z_mm: Vec<f64> = ear
             .plan
             .iter()
@@ -143,31 +139,6 @@ impl RecordWriter {
     }
 }
 
-/// Bilinear taps of one output coordinate: the two source indices (None outside the
-/// image) and the weight of the second.
-#[derive(Clone, Copy)]
-pub(super) struct Taps {
-    pub(super) i0: Option<usize>,
-    pub(super) i1: Option<usize>,
-    pub(super) f: f32,
-}
-
-pub(super) fn taps(p: f64, n: usize) -> Taps {
-    let base = p.floor();
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_precision_loss,
-        clippy::cast_sign_loss
-    )]
-    let at = |i: f64| (i >= 0.0 && i < n as f64).then_some(i as usize);
-    #[allow(clippy::cast_possible_truncation)]
-    Taps {
-        i0: at(base),
-        i1: at(base + 1.0),
-        f: (p - base) as f32,
-    }
-}
-
 /// `x.round() as i32` (half away from zero) without the libm call, which is not inlined
 /// on baseline x86-64; exact for |x| <= 2^23 (beyond, it gives ±2^23: callers saturate
 /// to int16), and NaN gives 0. Bounding `x` first lets the truncation skip the
@@ -182,7 +153,6 @@ pub(super) fn round_i32(x: f32) -> i32 {
     // SAFETY: x is finite and within ±2^23, which an i32 holds.
     #[allow(unsafe_code)]
     let t: i32 = unsafe { x.to_int_unchecked() };
-    #[allow(clippy::cast_precision_loss)]
     let frac = x - t as f32;
     t + i32::from(frac >= 0.5) - i32::from(frac <= -0.5)
 }
@@ -193,7 +163,6 @@ pub(super) fn round_i32(x: f32) -> i32 {
 pub(super) fn round_append(src: &[f32], dst: &mut Vec<i16>) {
     #[inline]
     fn body(src: &[f32], dst: &mut Vec<i16>) {
-        #[allow(clippy::cast_possible_truncation)]
         dst.extend(
             src.iter()
                 .map(|&v| round_i32(v).clamp(-32768, 32767) as i16),

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use medfen_cache::{
-    CacheSpec, CropMode, Sampling, build_cache, cache_key, estimated_bytes, gc_caches,
-    sources_from, verify_cache,
+    CacheSpec, Sampling, build_cache, cache_key, estimated_bytes, gc_caches, sources_from,
+    verify_cache,
 };
 
 use medfen_app::Progress;
@@ -107,35 +107,22 @@ pub enum CacheAction {
 }
 
 fn spec_of(args: &CacheArgs) -> CacheSpec {
+    let shaped = |spec: CacheSpec| spec.with_record_shape(args.num_slices, args.image_size);
     if args.compat {
-        return CacheSpec {
-            num_slices: args.num_slices,
-            image_size: args.image_size,
-            ..CacheSpec::compatible()
-        };
+        return shaped(CacheSpec::compatible());
     }
-    let base = CacheSpec::default();
-    let (band, bias, min_area_mm2) = base.crop.search();
-    CacheSpec {
-        num_slices: args.num_slices,
-        image_size: args.image_size,
-        sampling: match args.sampling {
-            SamplingArg::Mm => Sampling::Mm {
-                spacing_mm: args.z_spacing,
-            },
-            SamplingArg::AirBlock => Sampling::AirBlock {
-                block_len: args.block_len,
-            },
-            SamplingArg::Even => Sampling::Even,
+    let sampling = match args.sampling {
+        SamplingArg::Mm => Sampling::Mm {
+            spacing_mm: args.z_spacing,
         },
-        crop: CropMode::TemporalPatch {
-            crop_mm: args.crop_mm,
-            band,
-            bias,
-            min_area_mm2,
+        SamplingArg::AirBlock => Sampling::AirBlock {
+            block_len: args.block_len,
         },
-        ..base
-    }
+        SamplingArg::Even => Sampling::Even,
+    };
+    shaped(CacheSpec::default())
+        .with_sampling(sampling)
+        .with_crop_mm(args.crop_mm)
 }
 
 /// Runs `medfen cache`.

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use medfen_metrics::{
     BinaryMetric, BinaryReport, BootstrapConfig, ChosenThreshold, Clusters, IntervalMethod,
-    MetricInterval, MulticlassReport, ReportOptions, ThresholdRule, ThresholdSource, argmax_rows,
-    binary_report, curve_bands, multiclass_report, plot, pr_curve, roc_curve,
+    MetricInterval, MulticlassReport, ReportOptions, ThresholdReport, ThresholdRule,
+    ThresholdSource, argmax_rows, binary_report, curve_bands, multiclass_report, plot, pr_curve,
+    roc_curve,
 };
 use serde::{Deserialize, Serialize};
 
@@ -475,157 +476,10 @@ fn summary(out: &MetricsOutput, args: &MetricsArgs) -> String {
         i.path, i.used_rows, i.rows
     );
     if let Some(r) = &out.binary {
-        let clusters = i.group.as_ref().map_or_else(String::new, |g| {
-            format!(", {} clusters by `{g}`", r.n_clusters)
-        });
-        let _ = writeln!(
-            s,
-            "  {} samples: {} positive, {} negative{clusters}",
-            r.n, r.n_pos, r.n_neg
-        );
-        if let Some(b) = &r.bootstrap {
-            let _ = writeln!(
-                s,
-                "  intervals: {:.0}% {} cluster bootstrap, {} replicates, seed {}",
-                100.0 * b.config.level,
-                match b.config.interval {
-                    IntervalMethod::Percentile => "percentile",
-                    IntervalMethod::Bca => "BCa",
-                },
-                b.config.replicates,
-                b.config.seed
-            );
-        }
-        let row =
-            |s: &mut String, name: &str, est: Option<f64>, metric: &BinaryMetric, extra: String| {
-                let _ = writeln!(
-                    s,
-                    "  {name:<28} {:<24} {extra}",
-                    with_ci(est, find(r, metric))
-                );
-            };
-        let analytic = r.auroc_analytic.as_ref().map_or_else(String::new, |a| {
-            format!("{:?} [{:.3}, {:.3}]", a.method, a.lower, a.upper).to_lowercase()
-        });
-        row(&mut s, "AUROC", r.auroc, &BinaryMetric::Auroc, analytic);
-        row(
-            &mut s,
-            "average precision",
-            r.average_precision,
-            &BinaryMetric::AveragePrecision,
-            String::new(),
-        );
-        if let Some(op) = &r.sensitivity_at_specificity {
-            let m = BinaryMetric::SensitivityAtSpecificity { target: op.target };
-            row(
-                &mut s,
-                &format!("sensitivity @ spec {}", op.target),
-                Some(op.sensitivity),
-                &m,
-                format!("threshold {:.4}", op.threshold),
-            );
-        }
-        if let Some(op) = &r.specificity_at_sensitivity {
-            let m = BinaryMetric::SpecificityAtSensitivity { target: op.target };
-            row(
-                &mut s,
-                &format!("specificity @ sens {}", op.target),
-                Some(op.specificity),
-                &m,
-                format!("threshold {:.4}", op.threshold),
-            );
-        }
-        if let Some(t) = &r.threshold {
-            let origin = if t.frozen {
-                format!(
-                    "frozen from {}",
-                    args.threshold_from
-                        .as_ref()
-                        .map_or_else(String::new, |p| p.display().to_string())
-                )
-            } else {
-                format!("rule {}", t.chosen.rule)
-            };
-            let c = t.here.counts;
-            let _ = writeln!(
-                s,
-                "  at threshold {:.4} ({origin}): TP {} FP {} TN {} FN {}",
-                t.here.threshold, c.tp, c.fp, c.tn, c.fn_
-            );
-            for (name, value) in [
-                ("sensitivity", t.here.metrics.sensitivity),
-                ("specificity", t.here.metrics.specificity),
-                ("precision", t.here.metrics.precision),
-                ("npv", t.here.metrics.npv),
-                ("f1", t.here.metrics.f1),
-                ("balanced_accuracy", t.here.metrics.balanced_accuracy),
-                ("mcc", t.here.metrics.mcc),
-                ("accuracy", t.here.metrics.accuracy),
-            ] {
-                let ci = r.bootstrap.as_ref().and_then(|b| {
-                    b.metrics
-                        .iter()
-                        .find(|m| m.name.starts_with(&format!("{name}@threshold")))
-                });
-                let _ = writeln!(s, "    {name:<26} {}", with_ci(value, ci));
-            }
-        }
-        if let Some(c) = &r.calibration {
-            row(
-                &mut s,
-                "Brier score",
-                Some(c.brier),
-                &BinaryMetric::Brier,
-                String::new(),
-            );
-            row(
-                &mut s,
-                "ECE",
-                Some(c.ece),
-                &BinaryMetric::Ece { n_bins: c.n_bins },
-                format!("{} equal-mass bins", c.n_bins),
-            );
-        }
-        for u in &r.undefined {
-            let _ = writeln!(s, "  undefined: {u}");
-        }
+        binary_summary(&mut s, r, i, args);
     }
     if let Some(m) = &out.multiclass {
-        let _ = writeln!(
-            s,
-            "  {} samples, {} classes; accuracy {:.3}",
-            m.n, m.n_classes, m.accuracy
-        );
-        let _ = writeln!(
-            s,
-            "  {:<7} {:>8} {:>10} {:>8} {:>12} {:>8} {:>10}",
-            "class", "support", "precision", "recall", "specificity", "f1", "AUROC-ovr"
-        );
-        for c in &m.per_class {
-            let _ = writeln!(
-                s,
-                "  {:<7} {:>8} {:>10} {:>8} {:>12} {:>8} {:>10}",
-                c.class,
-                c.support,
-                num(c.precision),
-                num(c.recall),
-                num(c.specificity),
-                num(c.f1),
-                num(c.auroc_ovr)
-            );
-        }
-        let _ = writeln!(
-            s,
-            "  macro: precision {} recall {} f1 {} AUROC-ovr {}; weighted f1 {}",
-            num(m.macro_avg.precision),
-            num(m.macro_avg.recall),
-            num(m.macro_avg.f1),
-            num(m.macro_avg.auroc_ovr),
-            num(m.weighted_avg.f1)
-        );
-        for u in &m.undefined {
-            let _ = writeln!(s, "  undefined: {u}");
-        }
+        multiclass_summary(&mut s, m);
     }
     if let Some(p) = &args.out {
         let _ = writeln!(s, "wrote {}", p.display());
@@ -634,4 +488,155 @@ fn summary(out: &MetricsOutput, args: &MetricsArgs) -> String {
         let _ = writeln!(s, "wrote {p}");
     }
     s
+}
+
+/// One line of the binary summary: a statistic with its interval and a remark.
+fn summary_row(
+    s: &mut String,
+    r: &BinaryReport,
+    name: &str,
+    est: Option<f64>,
+    metric: &BinaryMetric,
+    extra: &str,
+) {
+    let _ = writeln!(
+        s,
+        "  {name:<28} {:<24} {extra}",
+        with_ci(est, find(r, metric))
+    );
+}
+
+fn binary_summary(s: &mut String, r: &BinaryReport, i: &InputSummary, args: &MetricsArgs) {
+    let clusters = i.group.as_ref().map_or_else(String::new, |g| {
+        format!(", {} clusters by `{g}`", r.n_clusters)
+    });
+    let _ = writeln!(
+        s,
+        "  {} samples: {} positive, {} negative{clusters}",
+        r.n, r.n_pos, r.n_neg
+    );
+    if let Some(b) = &r.bootstrap {
+        let _ = writeln!(
+            s,
+            "  intervals: {:.0}% {} cluster bootstrap, {} replicates, seed {}",
+            100.0 * b.config.level,
+            match b.config.interval {
+                IntervalMethod::Percentile => "percentile",
+                IntervalMethod::Bca => "BCa",
+            },
+            b.config.replicates,
+            b.config.seed
+        );
+    }
+    let analytic = r.auroc_analytic.as_ref().map_or_else(String::new, |a| {
+        format!("{:?} [{:.3}, {:.3}]", a.method, a.lower, a.upper).to_lowercase()
+    });
+    summary_row(s, r, "AUROC", r.auroc, &BinaryMetric::Auroc, &analytic);
+    summary_row(
+        s,
+        r,
+        "average precision",
+        r.average_precision,
+        &BinaryMetric::AveragePrecision,
+        "",
+    );
+    if let Some(op) = &r.sensitivity_at_specificity {
+        let m = BinaryMetric::SensitivityAtSpecificity { target: op.target };
+        let name = format!("sensitivity @ spec {}", op.target);
+        let extra = format!("threshold {:.4}", op.threshold);
+        summary_row(s, r, &name, Some(op.sensitivity), &m, &extra);
+    }
+    if let Some(op) = &r.specificity_at_sensitivity {
+        let m = BinaryMetric::SpecificityAtSensitivity { target: op.target };
+        let name = format!("specificity @ sens {}", op.target);
+        let extra = format!("threshold {:.4}", op.threshold);
+        summary_row(s, r, &name, Some(op.specificity), &m, &extra);
+    }
+    if let Some(t) = &r.threshold {
+        threshold_summary(s, r, t, args);
+    }
+    if let Some(c) = &r.calibration {
+        summary_row(s, r, "Brier score", Some(c.brier), &BinaryMetric::Brier, "");
+        let ece = BinaryMetric::Ece { n_bins: c.n_bins };
+        let bins = format!("{} equal-mass bins", c.n_bins);
+        summary_row(s, r, "ECE", Some(c.ece), &ece, &bins);
+    }
+    for u in &r.undefined {
+        let _ = writeln!(s, "  undefined: {u}");
+    }
+}
+
+fn threshold_summary(s: &mut String, r: &BinaryReport, t: &ThresholdReport, args: &MetricsArgs) {
+    let origin = if t.frozen {
+        format!(
+            "frozen from {}",
+            args.threshold_from
+                .as_ref()
+                .map_or_else(String::new, |p| p.display().to_string())
+        )
+    } else {
+        format!("rule {}", t.chosen.rule)
+    };
+    let c = t.here.counts;
+    let _ = writeln!(
+        s,
+        "  at threshold {:.4} ({origin}): TP {} FP {} TN {} FN {}",
+        t.here.threshold, c.tp, c.fp, c.tn, c.fn_
+    );
+    let m = &t.here.metrics;
+    for (name, value) in [
+        ("sensitivity", m.sensitivity),
+        ("specificity", m.specificity),
+        ("precision", m.precision),
+        ("npv", m.npv),
+        ("f1", m.f1),
+        ("balanced_accuracy", m.balanced_accuracy),
+        ("mcc", m.mcc),
+        ("accuracy", m.accuracy),
+    ] {
+        let ci = r.bootstrap.as_ref().and_then(|b| {
+            b.metrics
+                .iter()
+                .find(|m| m.name.starts_with(&format!("{name}@threshold")))
+        });
+        let _ = writeln!(s, "    {name:<26} {}", with_ci(value, ci));
+    }
+}
+
+fn multiclass_summary(s: &mut String, m: &MulticlassReport) {
+    let _ = writeln!(
+        s,
+        "  {} samples, {} classes; accuracy {:.3}",
+        m.n, m.n_classes, m.accuracy
+    );
+    let _ = writeln!(
+        s,
+        "  {:<7} {:>8} {:>10} {:>8} {:>12} {:>8} {:>10}",
+        "class", "support", "precision", "recall", "specificity", "f1", "AUROC-ovr"
+    );
+    for c in &m.per_class {
+        let _ = writeln!(
+            s,
+            "  {:<7} {:>8} {:>10} {:>8} {:>12} {:>8} {:>10}",
+            c.class,
+            c.support,
+            num(c.precision),
+            num(c.recall),
+            num(c.specificity),
+            num(c.f1),
+            num(c.auroc_ovr)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  macro: precision {} recall {} f1 {} AUROC-ovr {}; weighted f1 {}",
+        num(m.macro_avg.precision),
+        num(m.macro_avg.recall),
+        num(m.macro_avg.f1),
+        num(m.macro_avg.auroc_ovr),
+        num(m.weighted_avg.f1)
+    );
+    for u in &m.undefined {
+        let _ = writeln!(s, "  undefined: {u}");
+    }
 }

@@ -189,79 +189,101 @@ impl ImageFile {
         self.header.pixel.as_ref().expect("checked in open")
     }
 
+    /// Checks, before anything is decoded, that the file holds pixel data medfen can
+    /// decode and that its declared size fits that data.
     fn check(&self) -> Result<()> {
-        let path = self.path().to_path_buf();
-        if self.native.is_none() && self.obj.get(tags::PIXEL_DATA).is_none() {
-            let reason = if self.obj.get(tags::FLOAT_PIXEL_DATA).is_some()
-                || self.obj.get(tags::DOUBLE_FLOAT_PIXEL_DATA).is_some()
-            {
-                "floating-point pixel data".to_owned()
-            } else {
-                return Err(Error::NoPixelData {
-                    path,
-                    sop_class: self.header.sop_class_uid.clone(),
-                });
-            };
-            return Err(Error::UnsupportedImage { path, reason });
-        }
+        self.check_present()?;
         let Some(f) = self.header.pixel.as_ref() else {
             return Err(Error::MissingAttribute {
-                path,
+                path: self.path().to_path_buf(),
                 attribute: "BitsAllocated (0028,0100)",
             });
         };
+        self.check_format(f)?;
+        self.check_codec(f)?;
+        self.check_length(f)
+    }
+
+    /// Pixel Data is there (floating-point pixel data is named, not misread).
+    fn check_present(&self) -> Result<()> {
+        if self.native.is_some() || self.obj.get(tags::PIXEL_DATA).is_some() {
+            return Ok(());
+        }
+        let path = self.path().to_path_buf();
+        if self.obj.get(tags::FLOAT_PIXEL_DATA).is_some()
+            || self.obj.get(tags::DOUBLE_FLOAT_PIXEL_DATA).is_some()
+        {
+            return Err(Error::UnsupportedImage {
+                path,
+                reason: "floating-point pixel data".to_owned(),
+            });
+        }
+        Err(Error::NoPixelData {
+            path,
+            sop_class: self.header.sop_class_uid.clone(),
+        })
+    }
+
+    /// A grayscale image of known size with at most 32 bits per sample.
+    fn check_format(&self, f: &PixelFormat) -> Result<()> {
+        let path = self.path().to_path_buf();
         if self.header.rows == 0 || self.header.cols == 0 {
             return Err(Error::MissingAttribute {
                 path,
                 attribute: "Rows/Columns (0028,0010/0011)",
             });
         }
+        let unsupported = |reason: String| {
+            Err(Error::UnsupportedImage {
+                path: path.clone(),
+                reason,
+            })
+        };
         if f.samples_per_pixel != 1 {
-            return Err(Error::UnsupportedImage {
-                path,
-                reason: format!(
-                    "{} samples per pixel ({:?}); medfen reads grayscale images",
-                    f.samples_per_pixel, f.photometric
-                ),
-            });
+            return unsupported(format!(
+                "{} samples per pixel ({:?}); medfen reads grayscale images",
+                f.samples_per_pixel, f.photometric
+            ));
         }
         if let Photometric::Other(p) = &f.photometric {
-            return Err(Error::UnsupportedImage {
-                path,
-                reason: format!("photometric interpretation {p}"),
-            });
+            return unsupported(format!("photometric interpretation {p}"));
         }
         if f.bits_allocated > 32 {
-            return Err(Error::UnsupportedImage {
-                path,
-                reason: format!("{} bits allocated", f.bits_allocated),
-            });
+            return unsupported(format!("{} bits allocated", f.bits_allocated));
         }
+        Ok(())
+    }
+
+    /// A transfer syntax with a decoder for these samples.
+    fn check_codec(&self, f: &PixelFormat) -> Result<()> {
+        let uid = &self.header.transfer_syntax;
         // jpeg-decoder (like every pure-Rust JPEG decoder) has no 12-bit DCT process.
         let lossy_jpeg = matches!(
-            self.header.transfer_syntax.as_str(),
+            uid.as_str(),
             "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51"
         );
-        if lossy_jpeg && f.bits_stored > 8 {
-            return Err(Error::UnsupportedTransferSyntax {
-                path,
-                uid: self.header.transfer_syntax.clone(),
-                name: format!(
-                    "{}, {}-bit samples: no pure-Rust decoder for 12-bit lossy JPEG",
-                    transfer_syntax_name(&self.header.transfer_syntax),
-                    f.bits_stored
-                ),
-            });
-        }
-        if let Encoding::Unsupported(name) = &self.encoding {
-            return Err(Error::UnsupportedTransferSyntax {
-                path,
-                uid: self.header.transfer_syntax.clone(),
-                name: name.clone(),
-            });
-        }
-        // Declared geometry must fit the pixel data before any buffer is sized from it
-        // (a corrupted Rows or NumberOfFrames must not trigger a huge allocation).
+        let name = if lossy_jpeg && f.bits_stored > 8 {
+            format!(
+                "{}, {}-bit samples: no pure-Rust decoder for 12-bit lossy JPEG",
+                transfer_syntax_name(uid),
+                f.bits_stored
+            )
+        } else if let Encoding::Unsupported(name) = &self.encoding {
+            name.clone()
+        } else {
+            return Ok(());
+        };
+        Err(Error::UnsupportedTransferSyntax {
+            path: self.path().to_path_buf(),
+            uid: uid.clone(),
+            name,
+        })
+    }
+
+    /// Declared geometry must fit the pixel data before any buffer is sized from it (a
+    /// corrupted Rows or NumberOfFrames must not trigger a huge allocation).
+    fn check_length(&self, f: &PixelFormat) -> Result<()> {
+        let path = self.path().to_path_buf();
         let samples = (usize::from(self.header.rows) * usize::from(self.header.cols))
             .saturating_mul(self.frames());
         let expected = samples
@@ -281,45 +303,55 @@ impl ImageFile {
             .get(tags::PIXEL_DATA)
             .map(dicom_core::DataElement::value)
         {
-            Some(Value::Primitive(p)) => {
-                let found = p.calculate_byte_len();
-                if found < expected {
-                    return Err(Error::PixelDataLength {
-                        path,
-                        expected,
-                        found,
-                    });
-                }
+            Some(Value::Primitive(p)) if p.calculate_byte_len() < expected => {
+                Err(Error::PixelDataLength {
+                    path,
+                    expected,
+                    found: p.calculate_byte_len(),
+                })
             }
             Some(Value::PixelSequence(seq)) => {
-                if self.frames() > 1 && seq.fragments().len() < self.frames() {
-                    return Err(Error::InvalidAttribute {
-                        path,
-                        attribute: "NumberOfFrames (0028,0008)",
-                        value: self.frames().to_string(),
-                        reason: "more frames than encapsulated fragments",
-                    });
-                }
-                // No codec expands data a thousandfold on real images (RLE at most 64x);
-                // a small file declaring gigapixels is corrupt, not a scan.
                 let compressed: usize = seq.fragments().iter().map(Vec::len).sum();
-                let declared = samples.saturating_mul(usize::from(f.bits_allocated.max(8)) / 8);
-                let limit = (64usize << 20).max(compressed.saturating_mul(1000));
-                if declared > limit {
-                    return Err(Error::InvalidAttribute {
-                        path,
-                        attribute: "Rows/Columns/NumberOfFrames",
-                        value: format!(
-                            "{} x {} x {}",
-                            self.header.rows,
-                            self.header.cols,
-                            self.frames()
-                        ),
-                        reason: "declares far more pixels than the compressed data can hold",
-                    });
-                }
+                self.check_fragments(seq.fragments().len(), compressed, samples, f)
             }
-            _ => {}
+            _ => Ok(()),
+        }
+    }
+
+    /// Encapsulated data: a fragment per frame, and no more declared pixels than any
+    /// codec could expand the compressed bytes to.
+    fn check_fragments(
+        &self,
+        fragments: usize,
+        compressed: usize,
+        samples: usize,
+        f: &PixelFormat,
+    ) -> Result<()> {
+        let path = self.path().to_path_buf();
+        if self.frames() > 1 && fragments < self.frames() {
+            return Err(Error::InvalidAttribute {
+                path,
+                attribute: "NumberOfFrames (0028,0008)",
+                value: self.frames().to_string(),
+                reason: "more frames than encapsulated fragments",
+            });
+        }
+        // No codec expands data a thousandfold on real images (RLE at most 64x); a
+        // small file declaring gigapixels is corrupt, not a scan.
+        let declared = samples.saturating_mul(usize::from(f.bits_allocated.max(8)) / 8);
+        let limit = (64usize << 20).max(compressed.saturating_mul(1000));
+        if declared > limit {
+            return Err(Error::InvalidAttribute {
+                path,
+                attribute: "Rows/Columns/NumberOfFrames",
+                value: format!(
+                    "{} x {} x {}",
+                    self.header.rows,
+                    self.header.cols,
+                    self.frames()
+                ),
+                reason: "declares far more pixels than the compressed data can hold",
+            });
         }
         Ok(())
     }
@@ -653,7 +685,6 @@ pub(crate) fn le16_layout(f: &PixelFormat, lut: &ModalityLut) -> Option<Le16Layo
         return None;
     }
     let (shift, mask, sign) = bit_layout(f);
-    #[allow(clippy::cast_possible_truncation)]
     Some(Le16Layout {
         shift,
         mask: mask as i32,

@@ -157,6 +157,7 @@ fn unpack_strided(src: &[u8], dst: &mut [u8], stride: usize, n: usize) -> usize 
 /// # Panics
 /// When `samples * bytes_per_sample` is not between 1 and 15 (the format's limit) or
 /// `data` is shorter than the frame.
+#[cfg(feature = "dicom-write")]
 pub fn encode_frame(
     data: &[u8],
     pixels: usize,
@@ -188,6 +189,7 @@ pub fn encode_frame(
 }
 
 /// PackBits-encodes `src` (runs of 3+ equal bytes become repeats, the rest literals).
+#[cfg(feature = "dicom-write")]
 fn pack(src: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < src.len() {

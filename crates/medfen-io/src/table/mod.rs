@@ -225,7 +225,6 @@ impl Table {
     pub fn ints(&self, name: &str) -> Result<Vec<Option<i64>>> {
         match self.need(name)? {
             Column::Int(v) => Ok(v.clone()),
-            #[allow(clippy::cast_possible_truncation)]
             Column::Float(v) => v
                 .iter()
                 .enumerate()

@@ -1,5 +1,5 @@
 //! `medfen eval`: predictions of a run's checkpoint on val or test, written as a
-//! [`PredictionTable`] (CSV and Parquet) with the attention top-k slices, and metrics
+//! [`medfen_tasks::PredictionTable`] (CSV and Parquet) with the attention top-k slices, and metrics
 //! with exam-clustered bootstrap intervals ([`EvalReport`], `metrics.json`). Operating
 //! thresholds are chosen on val, frozen into the run ([`Thresholds`]) and applied
 //! unchanged to test.

@@ -32,7 +32,6 @@ pub fn probe_batch_size(model: &Model, sample: [i64; 4], candidates: &[usize]) -
     sizes.sort_unstable();
     let mut best = None;
     for &b in &sizes {
-        #[allow(clippy::cast_possible_wrap)]
         let shape = [b as i64, sample[0], sample[1], sample[2], sample[3]];
         let ok = catch_unwind(AssertUnwindSafe(|| {
             let xs = Tensor::rand(shape, (Kind::Float, device));

@@ -27,7 +27,6 @@ impl Loss {
     /// The loss of `spec` for training ears with `counts[c]` ears of class `c` (binary:
     /// `[negatives, positives]`).
     pub fn new(spec: LossSpec, counts: &[usize], device: tch::Device) -> (Self, LossWeights) {
-        #[allow(clippy::cast_precision_loss)]
         let counts_f: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
         let total: f64 = counts_f.iter().sum();
         let pos_weight = match spec {
@@ -44,7 +43,6 @@ impl Loss {
                 class_weights: true,
                 ..
             } => {
-                #[allow(clippy::cast_precision_loss)]
                 let c = counts_f.len() as f64;
                 Some(
                     counts_f

@@ -94,7 +94,6 @@ pub fn score_ears(
             )
         });
         if let Some((l, used)) = batch_loss {
-            #[allow(clippy::cast_precision_loss)]
             {
                 loss_sum += l * used as f64;
             }
@@ -117,7 +116,6 @@ pub fn score_ears(
             });
         }
     }
-    #[allow(clippy::cast_precision_loss)]
     let mean_loss = (loss.is_some() && loss_n > 0).then(|| loss_sum / loss_n as f64);
     Ok((out, mean_loss))
 }

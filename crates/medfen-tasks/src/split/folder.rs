@@ -267,7 +267,6 @@ pub fn read_split_file(path: &Path) -> Result<Vec<SplitEar>> {
 
 fn ear_table(ears: &[&SplitEar]) -> Table {
     let mut t = Table::new();
-    #[allow(clippy::cast_possible_wrap)]
     t.int("exam_id", ears.iter().map(|e| Some(e.exam_id as i64)));
     t.text("side", ears.iter().map(|e| Some(e.side.name().to_string())));
     t.int("code", ears.iter().map(|e| e.code.map(i64::from)));

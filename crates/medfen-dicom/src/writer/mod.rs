@@ -7,15 +7,16 @@
 
 use std::path::Path;
 
-use dicom_core::value::{DataSetSequence, PixelFragmentSequence, PrimitiveValue, Value};
+use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Length, Tag, VR};
-use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemElement;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::pixels::rle;
+
+mod attributes;
+mod pixel_data;
 
 /// CT Image Storage.
 pub const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
@@ -200,15 +201,15 @@ pub fn decimal_string(v: f64) -> String {
     format!("{v:.6e}")
 }
 
-fn ds(values: &[f64]) -> PrimitiveValue {
+pub(super) fn ds(values: &[f64]) -> PrimitiveValue {
     PrimitiveValue::Strs(values.iter().map(|v| decimal_string(*v)).collect())
 }
 
-fn put(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) {
+pub(super) fn put(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) {
     obj.put(DataElement::new(tag, vr, value.into()));
 }
 
-fn sequence(tag: Tag, items: Vec<InMemDicomObject>) -> InMemElement {
+pub(super) fn sequence(tag: Tag, items: Vec<InMemDicomObject>) -> InMemElement {
     DataElement::new(
         tag,
         VR::SQ,
@@ -216,7 +217,7 @@ fn sequence(tag: Tag, items: Vec<InMemDicomObject>) -> InMemElement {
     )
 }
 
-fn item(f: impl FnOnce(&mut InMemDicomObject)) -> InMemDicomObject {
+pub(super) fn item(f: impl FnOnce(&mut InMemDicomObject)) -> InMemDicomObject {
     let mut o = InMemDicomObject::new_empty();
     f(&mut o);
     o
@@ -241,7 +242,8 @@ pub fn encode_dicom(spec: &DicomImageSpec) -> Result<Vec<u8>> {
     encode(Path::new("<in memory>"), spec)
 }
 
-fn encode(path: &Path, spec: &DicomImageSpec) -> Result<Vec<u8>> {
+/// Checks the frames' sizes and the UIDs before anything is encoded.
+fn validate(path: &Path, spec: &DicomImageSpec) -> Result<()> {
     let bad =
         |attribute: &'static str, value: String, reason: &'static str| Error::InvalidAttribute {
             path: path.to_path_buf(),
@@ -268,16 +270,18 @@ fn encode(path: &Path, spec: &DicomImageSpec) -> Result<Vec<u8>> {
     if let Some(f) = &spec.frame_of_reference_uid {
         uids.push(("FrameOfReferenceUID", f));
     }
-    for (name, uid) in uids {
-        if !is_valid_uid(uid) {
-            return Err(Error::InvalidAttribute {
-                path: path.to_path_buf(),
-                attribute: name,
-                value: uid.clone(),
-                reason: "a UID is 1-64 characters of digits and dots, without leading zeros",
-            });
-        }
+    match uids.into_iter().find(|(_, uid)| !is_valid_uid(uid)) {
+        Some((name, uid)) => Err(bad(
+            name,
+            uid.clone(),
+            "a UID is 1-64 characters of digits and dots, without leading zeros",
+        )),
+        None => Ok(()),
     }
+}
+
+fn encode(path: &Path, spec: &DicomImageSpec) -> Result<Vec<u8>> {
+    validate(path, spec)?;
     let enhanced = spec.frames.len() > 1;
     let sop_class = if enhanced {
         ENHANCED_CT_IMAGE_STORAGE
@@ -285,242 +289,14 @@ fn encode(path: &Path, spec: &DicomImageSpec) -> Result<Vec<u8>> {
         CT_IMAGE_STORAGE
     };
     let mut obj = InMemDicomObject::new_empty();
-    put(&mut obj, tags::SOP_CLASS_UID, VR::UI, sop_class);
-    put(
-        &mut obj,
-        tags::SOP_INSTANCE_UID,
-        VR::UI,
-        spec.sop_instance_uid.as_str(),
-    );
-    put(
-        &mut obj,
-        tags::STUDY_INSTANCE_UID,
-        VR::UI,
-        spec.study_uid.as_str(),
-    );
-    put(
-        &mut obj,
-        tags::SERIES_INSTANCE_UID,
-        VR::UI,
-        spec.series_uid.as_str(),
-    );
-    if let Some(v) = &spec.frame_of_reference_uid {
-        put(&mut obj, tags::FRAME_OF_REFERENCE_UID, VR::UI, v.as_str());
-    }
-    put(&mut obj, tags::MODALITY, VR::CS, spec.modality.as_str());
-    put(
-        &mut obj,
-        tags::IMAGE_TYPE,
-        VR::CS,
-        PrimitiveValue::Strs(spec.image_type.iter().cloned().collect()),
-    );
-    let texts: [(Tag, VR, &Option<String>); 8] = [
-        (tags::SERIES_DESCRIPTION, VR::LO, &spec.series_description),
-        (tags::CONVOLUTION_KERNEL, VR::SH, &spec.kernel),
-        (tags::MANUFACTURER, VR::LO, &spec.manufacturer),
-        (tags::MANUFACTURER_MODEL_NAME, VR::LO, &spec.model),
-        (tags::BODY_PART_EXAMINED, VR::CS, &spec.body_part),
-        (tags::PATIENT_ID, VR::LO, &spec.patient_id),
-        (tags::PATIENT_NAME, VR::PN, &spec.patient_name),
-        (tags::ACCESSION_NUMBER, VR::SH, &spec.accession_number),
-    ];
-    for (tag, vr, v) in texts {
-        if let Some(v) = v {
-            put(&mut obj, tag, vr, v.as_str());
-        }
-    }
-    if let Some(d) = &spec.study_date {
-        put(&mut obj, tags::STUDY_DATE, VR::DA, d.as_str());
-    }
-    for (tag, v) in [
-        (tags::SERIES_NUMBER, spec.series_number),
-        (tags::INSTANCE_NUMBER, spec.instance_number),
-        (tags::ACQUISITION_NUMBER, spec.acquisition_number),
-    ] {
-        if let Some(v) = v {
-            put(&mut obj, tag, VR::IS, v.to_string());
-        }
-    }
-    if let Some(v) = spec.spacing_between_slices {
-        put(&mut obj, tags::SPACING_BETWEEN_SLICES, VR::DS, ds(&[v]));
-    }
-    if let Some(v) = spec.gantry_tilt {
-        put(&mut obj, tags::GANTRY_DETECTOR_TILT, VR::DS, ds(&[v]));
-    }
-    put(&mut obj, tags::SAMPLES_PER_PIXEL, VR::US, 1u16);
-    put(
-        &mut obj,
-        tags::PHOTOMETRIC_INTERPRETATION,
-        VR::CS,
-        if spec.monochrome1 {
-            "MONOCHROME1"
-        } else {
-            "MONOCHROME2"
-        },
-    );
-    put(&mut obj, tags::ROWS, VR::US, spec.rows);
-    put(&mut obj, tags::COLUMNS, VR::US, spec.cols);
-    put(&mut obj, tags::BITS_ALLOCATED, VR::US, 16u16);
-    put(&mut obj, tags::BITS_STORED, VR::US, spec.bits_stored);
-    put(&mut obj, tags::HIGH_BIT, VR::US, spec.bits_stored - 1);
-    put(
-        &mut obj,
-        tags::PIXEL_REPRESENTATION,
-        VR::US,
-        u16::from(spec.signed),
-    );
-    if let Some(p) = spec.padding {
-        if spec.signed {
-            put(&mut obj, tags::PIXEL_PADDING_VALUE, VR::SS, p as i16);
-        } else {
-            put(&mut obj, tags::PIXEL_PADDING_VALUE, VR::US, p as u16);
-        }
-    }
-    let geometry_top_level = !enhanced;
-    if geometry_top_level {
-        let f = &spec.frames[0];
-        if let Some(p) = f.position {
-            put(&mut obj, tags::IMAGE_POSITION_PATIENT, VR::DS, ds(&p));
-        }
-        if let Some(o) = spec.orientation {
-            put(&mut obj, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, ds(&o));
-        }
-        if let Some(s) = spec.pixel_spacing {
-            put(&mut obj, tags::PIXEL_SPACING, VR::DS, ds(&s));
-        }
-        if let Some(t) = spec.slice_thickness {
-            put(&mut obj, tags::SLICE_THICKNESS, VR::DS, ds(&[t]));
-        }
-        put(
-            &mut obj,
-            tags::RESCALE_INTERCEPT,
-            VR::DS,
-            ds(&[f.intercept]),
-        );
-        put(&mut obj, tags::RESCALE_SLOPE, VR::DS, ds(&[f.slope]));
-        put(&mut obj, tags::RESCALE_TYPE, VR::LO, "HU");
+    attributes::identity(&mut obj, spec, sop_class);
+    attributes::image_pixel(&mut obj, spec);
+    if enhanced {
+        attributes::enhanced_geometry(&mut obj, spec);
     } else {
-        put(
-            &mut obj,
-            tags::NUMBER_OF_FRAMES,
-            VR::IS,
-            spec.frames.len().to_string(),
-        );
-        let shared = item(|s| {
-            if let Some(o) = spec.orientation {
-                s.put(sequence(
-                    tags::PLANE_ORIENTATION_SEQUENCE,
-                    vec![item(|i| {
-                        put(i, tags::IMAGE_ORIENTATION_PATIENT, VR::DS, ds(&o));
-                    })],
-                ));
-            }
-            s.put(sequence(
-                tags::PIXEL_MEASURES_SEQUENCE,
-                vec![item(|i| {
-                    if let Some(px) = spec.pixel_spacing {
-                        put(i, tags::PIXEL_SPACING, VR::DS, ds(&px));
-                    }
-                    if let Some(t) = spec.slice_thickness {
-                        put(i, tags::SLICE_THICKNESS, VR::DS, ds(&[t]));
-                    }
-                })],
-            ));
-        });
-        obj.put(sequence(
-            tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
-            vec![shared],
-        ));
-        let per_frame = spec
-            .frames
-            .iter()
-            .map(|f| {
-                item(|g| {
-                    if let Some(p) = f.position {
-                        g.put(sequence(
-                            tags::PLANE_POSITION_SEQUENCE,
-                            vec![item(|i| {
-                                put(i, tags::IMAGE_POSITION_PATIENT, VR::DS, ds(&p));
-                            })],
-                        ));
-                    }
-                    g.put(sequence(
-                        tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
-                        vec![item(|i| {
-                            put(i, tags::RESCALE_INTERCEPT, VR::DS, ds(&[f.intercept]));
-                            put(i, tags::RESCALE_SLOPE, VR::DS, ds(&[f.slope]));
-                            put(i, tags::RESCALE_TYPE, VR::LO, "HU");
-                        })],
-                    ));
-                })
-            })
-            .collect();
-        obj.put(sequence(
-            tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
-            per_frame,
-        ));
+        attributes::classic_geometry(&mut obj, spec);
     }
-    match spec.syntax {
-        WriteSyntax::Rle => {
-            let fragments: Vec<Vec<u8>> = spec
-                .frames
-                .iter()
-                .map(|f| {
-                    let bytes: Vec<u8> = f
-                        .stored
-                        .iter()
-                        .flat_map(|&v| (v as u16).to_le_bytes())
-                        .collect();
-                    rle::encode_frame(&bytes, pixels, 1, 2)
-                })
-                .collect();
-            let seq = PixelFragmentSequence::new(Vec::<u32>::new(), fragments);
-            obj.put(DataElement::new(tags::PIXEL_DATA, VR::OB, Value::from(seq)));
-        }
-        WriteSyntax::JpegLossless => {
-            // Unsigned values within BitsStored keep that precision; anything else is
-            // encoded as its 16-bit pattern (decoders return the same bits).
-            let max = (1i32 << spec.bits_stored) - 1;
-            let fits = !spec.signed
-                && spec
-                    .frames
-                    .iter()
-                    .all(|f| f.stored.iter().all(|&v| (0..=max).contains(&v)));
-            let precision = if fits {
-                spec.bits_stored.clamp(2, 16) as u8
-            } else {
-                16
-            };
-            let fragments: Vec<Vec<u8>> = spec
-                .frames
-                .iter()
-                .map(|f| {
-                    let words: Vec<u16> = f.stored.iter().map(|&v| v as u16).collect();
-                    let mut bytes =
-                        crate::jpeg_lossless::encode(&words, spec.rows, spec.cols, precision);
-                    if bytes.len() % 2 == 1 {
-                        bytes.push(0);
-                    }
-                    bytes
-                })
-                .collect();
-            let seq = PixelFragmentSequence::new(Vec::<u32>::new(), fragments);
-            obj.put(DataElement::new(tags::PIXEL_DATA, VR::OB, Value::from(seq)));
-        }
-        WriteSyntax::ExplicitLe | WriteSyntax::ImplicitLe | WriteSyntax::ExplicitBe => {
-            let words: Vec<u16> = spec
-                .frames
-                .iter()
-                .flat_map(|f| f.stored.iter().map(|&v| v as u16))
-                .collect();
-            put(
-                &mut obj,
-                tags::PIXEL_DATA,
-                VR::OW,
-                PrimitiveValue::U16(words.into()),
-            );
-        }
-    }
+    pixel_data::put_pixel_data(&mut obj, spec);
     let meta = FileMetaTableBuilder::new()
         .media_storage_sop_class_uid(sop_class)
         .media_storage_sop_instance_uid(spec.sop_instance_uid.as_str())
@@ -532,6 +308,7 @@ fn encode(path: &Path, spec: &DicomImageSpec) -> Result<Vec<u8>> {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
+    let pixels = usize::from(spec.rows) * usize::from(spec.cols);
     let mut bytes = Vec::with_capacity(pixels * spec.frames.len() * 2 + 4096);
     obj.with_exact_meta(meta)
         .write_all(&mut bytes)

@@ -1,0 +1,113 @@
+//! `cargo xtask bench dicom`: header scan, decode and assembly against pydicom.
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::{J2kDecoder, cargo_bench_lines, count_files, field, json_lines, write_results};
+use crate::paths::Workspace;
+use crate::{oracles, run};
+
+pub(super) fn run(ws: &Workspace) -> Result<()> {
+    let python = oracles::provision(ws)?;
+    let data = ws.root().join("target").join("bench-data").join("dicom");
+    if count_files(&data.join("el")) != 120 || count_files(&data.join("rle")) != 120 {
+        let _ = std::fs::remove_dir_all(&data);
+        cargo_bench_lines(ws, J2kDecoder::Openjp2, &["write"], &data, &[])?;
+    }
+    let script = ws
+        .root()
+        .join("xtask")
+        .join("bench")
+        .join("dicom_pydicom.py");
+    if count_files(&data.join("j2k")) != 120 {
+        let mut py = run::command(&python, ws.root());
+        py.arg(&script).arg("convert").arg(&data);
+        run::status(&mut py).context("pydicom could not write the JPEG 2000 series")?;
+    }
+    let mut rust = cargo_bench_lines(ws, J2kDecoder::Openjp2, &["measure"], &data, &[])?;
+    for mut row in cargo_bench_lines(ws, J2kDecoder::OpenjpegC, &["measure"], &data, &["j2k"])? {
+        row["syntax"] = Value::from("j2k-c");
+        rust.push(row);
+    }
+    let mut py = run::command(&python, ws.root());
+    py.arg(&script).arg("measure").arg(&data);
+    eprintln!(
+        "▶ {} (pydicom + numpy + pylibjpeg baseline)",
+        run::describe(&py)
+    );
+    let base = json_lines(&String::from_utf8_lossy(&run::output(&mut py)?.stdout))?;
+
+    let rate = |rows: &[Value], syntax: &str, stage: &str, one: bool| -> Result<f64> {
+        let r = rows
+            .iter()
+            .filter(|r| r["syntax"] == syntax && r["stage"] == stage)
+            .min_by_key(|r| {
+                if one {
+                    r["threads"].as_u64()
+                } else {
+                    r["threads"].as_u64().map(|t| u64::MAX - t)
+                }
+            })
+            .with_context(|| format!("no result for {syntax} {stage}"))?;
+        Ok(field(r, "slices")? / field(r, "seconds")?)
+    };
+    let cores = rust
+        .iter()
+        .filter_map(|r| r["threads"].as_u64())
+        .max()
+        .unwrap_or(1);
+    println!(
+        "\ndicom bench: 120 slices of 512x512, slices per second (best of >= 5 runs and 0.5 s for medfen, 3 for pydicom); medfen on 1 and {cores} threads"
+    );
+    println!(
+        "{:<6} {:<9} {:>12} {:>12} {:>10} {:>11} {:>9}",
+        "syntax",
+        "stage",
+        "medfen 1 thr",
+        format!("medfen {cores} thr"),
+        "pydicom",
+        "ratio/core",
+        "scaling"
+    );
+    let mut results = Vec::new();
+    // `j2k` is the default build (openjp2, pure Rust); `j2k-c` the same files decoded by
+    // the `j2k-openjpeg` build (OpenJPEG's C code); both against pydicom on `j2k`.
+    let targets = [
+        ("el", "el", 4.0),
+        ("rle", "rle", 4.0),
+        ("j2k", "j2k", 1.0),
+        ("j2k-c", "j2k", 1.0),
+    ];
+    let mut verdicts = Vec::new();
+    for (syntax, base_syntax, target) in targets {
+        for stage in ["header", "decode", "assemble"] {
+            let (one, all, py) = (
+                rate(&rust, syntax, stage, true)?,
+                rate(&rust, syntax, stage, false)?,
+                rate(&base, base_syntax, stage, true)?,
+            );
+            println!(
+                "{syntax:<6} {stage:<9} {one:>12.0} {all:>12.0} {py:>10.0} {:>10.1}x {:>8.2}x",
+                one / py,
+                all / one
+            );
+            results.push(serde_json::json!({
+                "syntax": syntax, "stage": stage, "medfen_slices_per_s_1_thread": one,
+                "medfen_slices_per_s_all_cores": all, "cores": cores, "pydicom_slices_per_s": py,
+                "ratio_per_core": one / py, "scaling": all / one,
+            }));
+            if stage == "decode" {
+                verdicts.push(format!(
+                    "{syntax} decode {:.1}x per core (target {target}x) {}",
+                    one / py,
+                    if one / py >= target { "met" } else { "NOT met" }
+                ));
+            }
+        }
+    }
+    println!(
+        "j2k = default build (openjp2, pure Rust); j2k-c = `--no-default-features --features j2k-openjpeg` (OpenJPEG C from openjpeg-sys)"
+    );
+    println!("targets: {}", verdicts.join("; "));
+    write_results(ws, "dicom", &serde_json::json!({ "results": results }))
+}
