@@ -74,26 +74,7 @@ fn prepare_data(bin: &Path, out: &Path, args: &Args) -> Result<String> {
         "--matrix",
         "128",
     ])?;
-    step(&[
-        "-q",
-        "index",
-        "--labels",
-        "synth/labels.xlsx",
-        "--dicom-root",
-        "synth/dicom",
-        "--out",
-        "work/exams.parquet",
-    ])?;
-    step(&[
-        "-q",
-        "manifest",
-        "--index",
-        "work/exams.parquet",
-        "--out",
-        "work/ears.parquet",
-        "--secret-file",
-        "work/patient-key.secret",
-    ])?;
+    run::index_and_manifest(&step, &["--secret-file", "work/patient-key.secret"])?;
     let splits = out.join("work/splits/main");
     if splits.exists() {
         // A split folder is only written once; the demo owns this one.

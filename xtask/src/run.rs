@@ -111,3 +111,32 @@ pub fn warn_if_short(dir: &Path, wanted_bytes: u64, what: &str) {
 fn gb(bytes: u64) -> f64 {
     bytes as f64 / 1e9
 }
+
+/// `medfen index` of a synth dataset's `synth/labels.xlsx` and `synth/dicom` into
+/// `work/exams.parquet`, then `medfen manifest` into `work/ears.parquet` (with
+/// `manifest_options`), each through `medfen` (which runs one command line).
+pub fn index_and_manifest(
+    medfen: &dyn Fn(&[&str]) -> Result<()>,
+    manifest_options: &[&str],
+) -> Result<()> {
+    medfen(&[
+        "-q",
+        "index",
+        "--labels",
+        "synth/labels.xlsx",
+        "--dicom-root",
+        "synth/dicom",
+        "--out",
+        "work/exams.parquet",
+    ])?;
+    let mut manifest = vec![
+        "-q",
+        "manifest",
+        "--index",
+        "work/exams.parquet",
+        "--out",
+        "work/ears.parquet",
+    ];
+    manifest.extend_from_slice(manifest_options);
+    medfen(&manifest)
+}

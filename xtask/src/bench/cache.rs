@@ -26,24 +26,7 @@ fn prepare(
         medfen_run(&[
             "-q", "synth", "--out", "synth", "--exams", "16", "--seed", "3",
         ])?;
-        medfen_run(&[
-            "-q",
-            "index",
-            "--labels",
-            "synth/labels.xlsx",
-            "--dicom-root",
-            "synth/dicom",
-            "--out",
-            "work/exams.parquet",
-        ])?;
-        medfen_run(&[
-            "-q",
-            "manifest",
-            "--index",
-            "work/exams.parquet",
-            "--out",
-            "work/ears.parquet",
-        ])?;
+        run::index_and_manifest(&|a| medfen_run(a).map(|_| ()), &[])?;
         medfen_run(&[
             "-q",
             "split",
