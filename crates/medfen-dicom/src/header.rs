@@ -39,7 +39,8 @@ pub struct PixelFormat {
 pub enum Photometric {
     /// Low values are dark.
     Monochrome2,
-    /// Low values are bright: inverted on stored values before the modality LUT.
+    /// Low values are displayed bright. A display attribute only: HU come from the
+    /// modality LUT alone, as for MONOCHROME2.
     Monochrome1,
     /// Anything else (RGB, YBR_*, PALETTE COLOR...), as written in the file.
     Other(String),

@@ -13,7 +13,7 @@
 //!   projected on the slice normal, spacing from the median step (never SliceThickness),
 //!   QA findings that name the files (gaps, duplicates, uneven spacing, tilt, missing
 //!   positions), HU through the modality LUT (slope 0 refused, padding to air,
-//!   MONOCHROME1 inverted on stored values), and a [`Volume`] in the canonical LPS frame:
+//!   MONOCHROME1 a display attribute that leaves HU alone), and a [`Volume`] in the canonical LPS frame:
 //!   `[z, y, x]` with x towards the patient's left.
 //!
 //! - [`read_volume`]: the one-call form for a file, a series folder, a NIfTI file or a 2D

@@ -359,6 +359,19 @@ fn every_written_transfer_syntax_gives_the_same_volume() {
 }
 
 #[test]
+fn a_monochrome1_slice_gives_the_same_hu_as_its_monochrome2_twin() {
+    // MONOCHROME1 says how to display values, not how to compute HU (PS3.3 C.11.1):
+    // the same stored values under either interpretation are the same HU.
+    let g = Geom::axial(3);
+    let (mono2, mono1) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    g.write_all(mono2.path(), "1.2.3.15");
+    g.write(mono1.path(), "1.2.3.15", &[0, 1, 2], |_, s| s.monochrome1 = true);
+    let (a, b) = (load(mono2.path()).volume, load(mono1.path()).volume);
+    check_every_voxel(&b, &g);
+    assert_eq!(a.data, b.data);
+}
+
+#[test]
 fn ties_between_equal_series_are_errors_unless_a_policy_breaks_them() {
     let dir = tempfile::tempdir().unwrap();
     let g = Geom::axial(4);

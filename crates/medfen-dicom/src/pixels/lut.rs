@@ -3,25 +3,25 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::header::{DicomHeader, Photometric, PixelFormat};
+use crate::header::DicomHeader;
 
 /// HU given to padding pixels (outside the reconstructed field of view): air.
 pub const AIR_HU: f64 = -1024.0;
 
-/// Maps one frame's stored values to output values:
+/// Maps one frame's stored values to output values (HU for CT):
 ///
 /// 1. stored values inside the Pixel Padding range become air (-1024 HU);
-/// 2. MONOCHROME1 images are inverted on the stored values (`max + min - v`), so the
-///    result keeps the MONOCHROME2 sense (high = dense);
-/// 3. `slope * v + intercept`.
+/// 2. `slope * v + intercept`: the Modality LUT alone.
+///
+/// The Photometric Interpretation plays no part: MONOCHROME1 only says how to *display*
+/// the values after the modality and VOI transforms (PS3.3 C.7.6.3.1.2, C.11.1), so a
+/// MONOCHROME1 CT slice gives the same HU as its MONOCHROME2 twin.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModalityLut {
     /// Rescale slope (never 0).
     pub slope: f64,
     /// Rescale intercept.
     pub intercept: f64,
-    /// `max + min` of the stored range, for MONOCHROME1.
-    pub invert_sum: Option<i64>,
     /// Inclusive range of stored padding values.
     pub padding: Option<(i64, i64)>,
 }
@@ -40,7 +40,6 @@ impl ModalityLut {
             .unwrap_or_default();
         Self::new(
             &header.path,
-            header.pixel.as_ref(),
             rescale.slope,
             rescale.intercept,
             header.padding,
@@ -49,7 +48,6 @@ impl ModalityLut {
 
     pub(crate) fn new(
         path: &Path,
-        format: Option<&PixelFormat>,
         slope: f64,
         intercept: f64,
         padding: Option<(i32, Option<i32>)>,
@@ -62,12 +60,6 @@ impl ModalityLut {
                 reason: "a slope of 0 maps every pixel to the intercept",
             });
         }
-        let invert_sum = format
-            .filter(|f| f.photometric == Photometric::Monochrome1)
-            .map(|f| {
-                let b = u32::from(f.bits_stored.min(63));
-                if f.signed { -1 } else { (1i64 << b) - 1 }
-            });
         let padding = padding.map(|(v, limit)| {
             let (a, b) = (i64::from(v), i64::from(limit.unwrap_or(v)));
             (a.min(b), a.max(b))
@@ -75,7 +67,6 @@ impl ModalityLut {
         Ok(Self {
             slope,
             intercept,
-            invert_sum,
             padding,
         })
     }
@@ -88,28 +79,21 @@ impl ModalityLut {
         {
             return AIR_HU;
         }
-        let v = match self.invert_sum {
-            Some(sum) => sum - v,
-            None => v,
-        };
         self.slope * v as f64 + self.intercept
     }
 
     /// `Some(intercept)` when the LUT is a pure integer shift (slope 1, integral
-    /// intercept, no padding or inversion): the fast path of CT.
+    /// intercept, no padding): the fast path of CT.
     pub(crate) fn integer_shift(&self) -> Option<i64> {
-        (self.slope == 1.0
-            && self.intercept.fract() == 0.0
-            && self.padding.is_none()
-            && self.invert_sum.is_none())
-        .then_some(self.intercept as i64)
+        (self.slope == 1.0 && self.intercept.fract() == 0.0 && self.padding.is_none())
+            .then_some(self.intercept as i64)
     }
 
     /// `Some((intercept, padding))` when the LUT is an integer shift outside the
-    /// padding range (slope 1, integral intercept, no inversion): the fast path of CT,
-    /// scanners that pad included.
+    /// padding range (slope 1, integral intercept): the fast path of CT, scanners that
+    /// pad included.
     pub(crate) fn shift_and_padding(&self) -> Option<(i64, Option<(i64, i64)>)> {
-        (self.slope == 1.0 && self.intercept.fract() == 0.0 && self.invert_sum.is_none())
+        (self.slope == 1.0 && self.intercept.fract() == 0.0)
             .then_some((self.intercept as i64, self.padding))
     }
 }
@@ -293,7 +277,7 @@ impl HuValue for f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::header::Photometric;
+    use crate::header::{Photometric, PixelFormat};
 
     fn fmt(bits: u16, signed: bool, photometric: Photometric) -> PixelFormat {
         PixelFormat {
@@ -308,40 +292,14 @@ mod tests {
     }
 
     #[test]
-    fn padding_inversion_and_rescale() {
+    fn padding_and_rescale_whatever_the_photometric_interpretation() {
         let p = Path::new("x.dcm");
-        let lut = ModalityLut::new(
-            p,
-            Some(&fmt(12, false, Photometric::Monochrome2)),
-            1.0,
-            -1024.0,
-            Some((-2000, None)),
-        )
-        .unwrap();
+        let lut = ModalityLut::new(p, 1.0, -1024.0, Some((-2000, None))).unwrap();
         assert_eq!(lut.apply(1024), 0.0);
         assert_eq!(lut.apply(-2000), AIR_HU);
-        let mono1 = ModalityLut::new(
-            p,
-            Some(&fmt(12, false, Photometric::Monochrome1)),
-            2.0,
-            0.0,
-            None,
-        )
-        .unwrap();
-        assert_eq!(mono1.apply(0), 2.0 * 4095.0);
-        let signed1 = ModalityLut::new(
-            p,
-            Some(&fmt(16, true, Photometric::Monochrome1)),
-            1.0,
-            0.0,
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            (signed1.apply(-32768), signed1.apply(32767)),
-            (32767.0, -32768.0)
-        );
-        let err = ModalityLut::new(p, None, 0.0, 5.0, None).unwrap_err();
+        let scaled = ModalityLut::new(p, 2.0, 0.5, None).unwrap();
+        assert_eq!((scaled.apply(0), scaled.apply(4095)), (0.5, 2.0 * 4095.0 + 0.5));
+        let err = ModalityLut::new(p, 0.0, 5.0, None).unwrap_err();
         assert!(err.to_string().contains("RescaleSlope"), "{err}");
         assert_eq!(i16::from_value(40000.0), (i16::MAX, true));
         assert_eq!(i16::from_int(-5), (-5, false));
@@ -377,7 +335,7 @@ mod tests {
             ),
             (fmt(12, false, Photometric::Monochrome2), -1024.0, None),
         ] {
-            let lut = ModalityLut::new(p, Some(&format), 1.0, intercept, padding).unwrap();
+            let lut = ModalityLut::new(p, 1.0, intercept, padding).unwrap();
             let (shift, pad) = lut.shift_and_padding().expect("an integer shift");
             let bits = u32::from(format.bits_stored);
             let layout = Le16Layout {

@@ -7,8 +7,9 @@ For every file under pydicom/data/test_files (or every FILE given) that pydicom 
 OUT_DIR/<n>.stored (pixel_array as little-endian int64) and OUT_DIR/<n>.hu
 (the expected modality-LUT output as little-endian float64), and prints one JSON line
 per file: {"file", "ts", "status", ...}. The expected HU follows medfen's documented
-rules on top of pydicom's apply_modality_lut: MONOCHROME1 stored values are inverted
-first, and Pixel Padding values become -1024 (air).
+rules on top of pydicom's apply_modality_lut: the Modality LUT alone, whatever the
+Photometric Interpretation (MONOCHROME1 is a display attribute, PS3.3 C.11.1), and Pixel
+Padding values become -1024 (air).
 """
 import json
 import os
@@ -51,12 +52,8 @@ for n, path in enumerate(files):
     rec["photometric"] = str(ds.get("PhotometricInterpretation", ""))
     if rec["samples"] == 1 and rec["photometric"] in ("MONOCHROME1", "MONOCHROME2"):
         stored = arr.astype(np.int64)
-        lut_in = stored
-        if rec["photometric"] == "MONOCHROME1":
-            bits = int(ds.BitsStored)
-            lut_in = (-1 - stored) if int(ds.PixelRepresentation) == 1 else ((1 << bits) - 1 - stored)
         try:
-            hu = np.asarray(apply_modality_lut(lut_in, ds), dtype=np.float64)
+            hu = np.asarray(apply_modality_lut(stored, ds), dtype=np.float64)
         except Exception as e:
             rec["status"] = f"pydicom cannot apply the modality LUT: {type(e).__name__}"
             print(json.dumps(rec), flush=True)

@@ -75,7 +75,7 @@ pub(super) fn patients(kept: &[SplitEar], options: &SplitOptions) -> Assigned {
         .filter(|p| !external.contains(p))
         .collect();
     let (mut strata, levels) = stratify(&patients, &internal, min_stratum(options));
-    let mut patient_split = assign_strata(&mut strata, options);
+    let mut patient_split = assign_strata(&mut strata, &patients, options);
     for p in &external {
         patient_split.insert(p, SplitName::ExternalTest);
     }
@@ -144,15 +144,25 @@ fn stratify<'a>(
 
 /// Assigns patients stratum by stratum, carrying rounding across strata, and keeps
 /// a patient of every stratum for training.
+///
+/// Within a stratum, patients are ordered by a seed-keyed hash of their smallest exam
+/// id: something the data fixes and every machine sees alike. Never by the patient key,
+/// an HMAC under a machine-local secret: the same data and seed must give the same
+/// split on any machine, and after the secret is lost.
 fn assign_strata<'a>(
     strata: &mut BTreeMap<String, Vec<&'a str>>,
+    patients: &Patients<'a>,
     options: &SplitOptions,
 ) -> BTreeMap<&'a str, SplitName> {
     let mut patient_split: BTreeMap<&str, SplitName> = BTreeMap::new();
     let (mut cum, mut given_test, mut given_val) = (0usize, 0usize, 0usize);
     let quota = |n: usize, f: f64| (n as f64 * f).round() as usize;
+    let first_exam = |p: &str| patients.exams[p].first().copied().unwrap_or_default();
     for ps in strata.values_mut() {
-        ps.sort_by_key(|p| (keyed(options.seed, "split", p), *p));
+        ps.sort_by_key(|p| {
+            let exam = first_exam(p);
+            (keyed(options.seed, "split", &exam.to_string()), exam)
+        });
         let n = ps.len();
         cum += n;
         let mut n_test = quota(cum, options.test).saturating_sub(given_test).min(n);

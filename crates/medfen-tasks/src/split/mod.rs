@@ -7,8 +7,9 @@
 //! 1%, 20%, 100% are built smallest first, each starting from the previous one, so
 //! 1% ⊂ 20% ⊂ 100% holds by construction; they are class-stratified at ear level with
 //! a minimum per class. Val and test are the same for every ratio. Every random choice
-//! is a keyed hash of (seed, purpose, id), so the same manifest and seed give the
-//! same bytes whatever the row order.
+//! is a keyed hash of (seed, purpose, exam id), so the same data and seed give the same
+//! split on every machine whatever the row order; patient keys (HMACs under a
+//! machine-local secret) only group exams, they never order anything.
 //!
 //! The steps live in their own modules: [`filter`] (codes), [`assign`] (patients to
 //! splits), [`subsets`] (nested training subsets); [`folder`] writes and reads the
