@@ -3,6 +3,9 @@
 
   dicom_pydicom.py convert DIR   writes DIR/j2k: DIR/el recompressed as JPEG 2000 lossless
   dicom_pydicom.py measure DIR   times each series folder under DIR; one JSON line per stage
+  dicom_pydicom.py save SERIES OUT.npy   what `medfen volume SERIES --out OUT.npy` does:
+                                 the float32 volume in slice order, saved with np.save
+                                 (timed end to end by the caller, imports included)
 
 Stages (single-threaded, best of three), as medfen's:
   header    pydicom.dcmread(stop_before_pixels=True) of every file
@@ -77,5 +80,17 @@ def measure(root):
                               "seconds": best_of_three(fn, fs)}), flush=True)
 
 
+def save(series, out):
+    slices = []
+    for f in files(series):
+        ds = pydicom.dcmread(f)
+        iop = np.array(ds.ImageOrientationPatient, dtype=float)
+        normal = np.cross(iop[:3], iop[3:])
+        z = float(np.dot(normal, np.array(ds.ImagePositionPatient, dtype=float)))
+        slices.append((z, apply_modality_lut(ds.pixel_array, ds).astype(np.float32)))
+    slices.sort(key=lambda s: s[0])
+    np.save(out, np.stack([s[1] for s in slices]))
+
+
 if __name__ == "__main__":
-    {"convert": convert, "measure": measure}[sys.argv[1]](sys.argv[2])
+    {"convert": convert, "measure": measure, "save": save}[sys.argv[1]](*sys.argv[2:])

@@ -59,7 +59,7 @@ fn csv_metrics_match_hand_computed_values() {
     );
     assert_eq!(b["sensitivity_at_specificity"]["threshold"], 0.7);
     assert_eq!(b["auroc_analytic"]["method"], "obuchowski");
-    assert_eq!(b["bootstrap"]["metrics"][0]["n_valid"], 2000);
+    assert_eq!(b["bootstrap"]["metrics"][0]["n_valid_replicates"], 2000);
     assert_eq!(j["input"]["sha256"].as_str().unwrap().len(), 64);
     // Same input and seed: byte-identical output.
     let again = medfen(

@@ -365,7 +365,9 @@ fn a_monochrome1_slice_gives_the_same_hu_as_its_monochrome2_twin() {
     let g = Geom::axial(3);
     let (mono2, mono1) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     g.write_all(mono2.path(), "1.2.3.15");
-    g.write(mono1.path(), "1.2.3.15", &[0, 1, 2], |_, s| s.monochrome1 = true);
+    g.write(mono1.path(), "1.2.3.15", &[0, 1, 2], |_, s| {
+        s.monochrome1 = true;
+    });
     let (a, b) = (load(mono2.path()).volume, load(mono1.path()).volume);
     check_every_voxel(&b, &g);
     assert_eq!(a.data, b.data);

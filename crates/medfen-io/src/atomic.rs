@@ -33,10 +33,13 @@ pub fn write_with(
 ) -> Result<()> {
     let dir = folder_of(path);
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".medfen-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".medfen-tmp-");
+    // A temporary file is private (0600); the file it becomes is an ordinary output,
+    // with the permissions of any new file (0666 less the umask), as `File::create` gives.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         fill(&mut w).map_err(|e| Error::io(path, e))?;
@@ -93,5 +96,19 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["out.txt"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_the_permissions_of_any_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let reference = dir.path().join("created.txt");
+        File::create(&reference).unwrap();
+        let written = dir.path().join("written.txt");
+        write_atomically(&written, b"x").unwrap();
+        // (Before, every output kept the temporary file's private 0600.)
+        assert_eq!(mode(&written), mode(&reference));
     }
 }

@@ -9,7 +9,7 @@ use crate::atomic::write_with;
 use crate::error::{Error, Result};
 
 /// Element types an `.npy` file can hold here.
-pub trait NpyElement: Copy {
+pub trait NpyElement: bytemuck::Pod {
     /// NumPy's type string (`<f4`, `<i2`, ...).
     const DESCR: &'static str;
     /// Appends the value's little-endian bytes.
@@ -81,6 +81,10 @@ pub fn write_npy<T: NpyElement>(path: &Path, shape: &[usize], data: &[T]) -> Res
     let head = header::<T>(shape);
     write_with(path, false, |w| {
         w.write_all(&head)?;
+        if cfg!(target_endian = "little") {
+            // The values' memory already is the file's byte order: one write.
+            return w.write_all(bytemuck::cast_slice(data));
+        }
         let mut buf = Vec::with_capacity(1 << 16);
         for chunk in data.chunks(1 << 14) {
             buf.clear();

@@ -106,6 +106,17 @@ fn ratio(num: f64, den: f64) -> Option<f64> {
 }
 
 impl WeightedCounts {
+    /// The counts of a tally whose called-positive groups hold `tp` positives and `fp`
+    /// negatives.
+    fn from_calls(t: &Tally, tp: f64, fp: f64) -> Self {
+        Self {
+            tp,
+            fp,
+            tn: t.total_neg() - fp,
+            fn_: t.total_pos() - tp,
+        }
+    }
+
     pub(crate) fn metrics(&self) -> ConfusionMetrics {
         let Self { tp, fp, tn, fn_ } = *self;
         let sensitivity = ratio(tp, tp + fn_);
@@ -126,13 +137,24 @@ impl WeightedCounts {
 
 /// Counts when the first `k` groups (highest scores) are called positive.
 pub(crate) fn counts_top_groups(t: &Tally, k: usize) -> WeightedCounts {
-    let tp: f64 = t.pos[..k].iter().sum();
-    let fp: f64 = t.neg[..k].iter().sum();
-    WeightedCounts {
-        tp,
-        fp,
-        tn: t.total_neg() - fp,
-        fn_: t.total_pos() - tp,
+    let tp = t.pos[..k].iter().fold(0.0, |a, b| a + b);
+    let fp = t.neg[..k].iter().fold(0.0, |a, b| a + b);
+    WeightedCounts::from_calls(t, tp, fp)
+}
+
+/// Counts at each of the ascending group counts `ks`, in one pass over the groups
+/// (each equal to [`counts_top_groups`] at that count).
+pub(crate) fn counts_at_cuts(t: &Tally, ks: &[usize], out: &mut Vec<WeightedCounts>) {
+    out.clear();
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut g = 0;
+    for &k in ks {
+        while g < k {
+            tp += t.pos[g];
+            fp += t.neg[g];
+            g += 1;
+        }
+        out.push(WeightedCounts::from_calls(t, tp, fp));
     }
 }
 

@@ -46,7 +46,8 @@
 //! assert_eq!((op.threshold, op.sensitivity), (0.7, 0.75));
 //! // 2000 replicates of the 4 exams, keeping how often each exam is drawn.
 //! let ci = &report.bootstrap.as_ref().unwrap().metrics[0];
-//! assert_eq!((ci.name.as_str(), ci.n_valid), ("auroc", 2000));
+//! assert_eq!((ci.name.as_str(), ci.n_valid_replicates), ("auroc", 2000));
+//! assert!(!ci.degenerate);
 //! assert!(ci.lower.unwrap() <= 15.0 / 16.0 && 15.0 / 16.0 <= ci.upper.unwrap());
 //! # Ok::<(), medfen_metrics::Error>(())
 //! ```
@@ -73,8 +74,8 @@ pub use auroc::{auroc, auroc_ranked};
 pub use average_precision::{average_precision, average_precision_ranked};
 pub use bootstrap::{
     BinaryMetric, BootstrapConfig, BootstrapReport, Clusters, CurveBand, CurveBands,
-    IntervalMethod, MetricInterval, PairedBootstrapReport, PairedInterval, ThresholdStatistic,
-    cluster_bootstrap, curve_bands, paired_bootstrap,
+    IntervalMethod, MIN_INFORMATIVE_REPLICATES, MetricInterval, PairedBootstrapReport,
+    PairedInterval, ThresholdStatistic, cluster_bootstrap, curve_bands, paired_bootstrap,
 };
 pub use calibration::{CalibrationReport, ReliabilityBin, brier_score, calibration};
 pub use confusion::{ConfusionCounts, ConfusionMetrics};
@@ -89,5 +90,8 @@ pub use multiclass::{
 };
 pub use operating_point::{OperatingPoint, sensitivity_at_specificity, specificity_at_sensitivity};
 pub use ranked::{RankedScores, Tally, labels_from_f64};
-pub use report::{BinaryReport, ReportOptions, ThresholdReport, ThresholdSource, binary_report};
+pub use report::{
+    BinaryReport, PreSpecified, PreSpecifiedPoint, ReportOptions, ThresholdReport, ThresholdSource,
+    binary_report,
+};
 pub use threshold::{ChosenThreshold, ThresholdResult, ThresholdRule, choose_threshold};

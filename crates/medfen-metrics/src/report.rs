@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::auroc::auroc_tally;
 use crate::average_precision::average_precision_tally;
 use crate::bootstrap::{
-    BinaryMetric, BootstrapConfig, BootstrapReport, Clusters, ThresholdStatistic, cluster_bootstrap,
+    BinaryMetric, BootstrapConfig, BootstrapReport, Clusters, MetricInterval, ThresholdStatistic,
+    cluster_bootstrap,
 };
 use crate::calibration::{CalibrationReport, calibration};
 use crate::delong::{AurocInterval, delong, obuchowski};
@@ -49,6 +50,34 @@ pub struct ReportOptions {
     pub calibration_bins: usize,
     /// Confidence level of analytic intervals (default 0.95).
     pub level: f64,
+    /// Thresholds fixed before these data were seen (typically chosen on validation
+    /// data): each is applied unchanged and reported first, with bootstrap intervals of
+    /// its sensitivity and specificity (default none).
+    pub pre_specified: Vec<PreSpecified>,
+}
+
+/// A threshold fixed before the reported data were seen, and what to call it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreSpecified {
+    /// How the report names it, e.g. `youden on val`.
+    pub label: String,
+    /// The stored choice.
+    pub chosen: ChosenThreshold,
+}
+
+/// A pre-specified threshold applied to the reported data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreSpecifiedPoint {
+    /// Its name.
+    pub label: String,
+    /// The stored choice (rule, threshold, and its performance where it was chosen).
+    pub chosen: ChosenThreshold,
+    /// Counts and metrics on the reported data.
+    pub here: ThresholdResult,
+    /// Bootstrap interval of the sensitivity here (`None` without a bootstrap).
+    pub sensitivity: Option<MetricInterval>,
+    /// Bootstrap interval of the specificity here.
+    pub specificity: Option<MetricInterval>,
 }
 
 impl Default for ReportOptions {
@@ -62,6 +91,7 @@ impl Default for ReportOptions {
             bootstrap: Some(BootstrapConfig::default()),
             calibration_bins: 10,
             level: 0.95,
+            pre_specified: Vec::new(),
         }
     }
 }
@@ -96,6 +126,15 @@ impl ReportOptions {
         self
     }
 
+    /// Adds a pre-specified threshold, reported first (see [`PreSpecified`]).
+    pub fn with_pre_specified(mut self, label: impl Into<String>, chosen: ChosenThreshold) -> Self {
+        self.pre_specified.push(PreSpecified {
+            label: label.into(),
+            chosen,
+        });
+        self
+    }
+
     /// Sets the number of calibration bins.
     pub fn with_calibration_bins(mut self, bins: usize) -> Self {
         self.calibration_bins = bins;
@@ -125,6 +164,10 @@ pub struct BinaryReport {
     pub n_neg: usize,
     /// Clusters (samples when no clusters were given).
     pub n_clusters: usize,
+    /// The pre-specified thresholds applied here, in the order given: the headline
+    /// numbers of a test set.
+    #[serde(default)]
+    pub pre_specified: Vec<PreSpecifiedPoint>,
     /// AUROC (midrank).
     pub auroc: Option<f64>,
     /// Average precision (scikit-learn semantics).
@@ -176,6 +219,36 @@ fn operating_threshold(
     })
 }
 
+/// The pre-specified thresholds applied to the data, with their bootstrap intervals.
+fn pre_specified_points(
+    labels: &[bool],
+    scores: &[f64],
+    options: &ReportOptions,
+    bootstrap: Option<&BootstrapReport>,
+) -> Result<Vec<PreSpecifiedPoint>> {
+    let interval = |threshold: f64, statistic: ThresholdStatistic| {
+        let metric = BinaryMetric::AtThreshold {
+            threshold,
+            statistic,
+        };
+        bootstrap.and_then(|b| b.metrics.iter().find(|m| m.metric == metric).cloned())
+    };
+    options
+        .pre_specified
+        .iter()
+        .map(|p| {
+            let t = p.chosen.threshold;
+            Ok(PreSpecifiedPoint {
+                label: p.label.clone(),
+                chosen: p.chosen.clone(),
+                here: p.chosen.apply(labels, scores)?,
+                sensitivity: interval(t, ThresholdStatistic::Sensitivity),
+                specificity: interval(t, ThresholdStatistic::Specificity),
+            })
+        })
+        .collect()
+}
+
 /// Every statistic of the report the bootstrap gives an interval for.
 fn bootstrap_metrics(
     options: &ReportOptions,
@@ -199,6 +272,20 @@ fn bootstrap_metrics(
                 statistic,
             }
         }));
+    }
+    for p in &options.pre_specified {
+        for statistic in [
+            ThresholdStatistic::Sensitivity,
+            ThresholdStatistic::Specificity,
+        ] {
+            let m = BinaryMetric::AtThreshold {
+                threshold: p.chosen.threshold,
+                statistic,
+            };
+            if !metrics.contains(&m) {
+                metrics.push(m);
+            }
+        }
     }
     if probabilities {
         metrics.push(BinaryMetric::Brier);
@@ -294,11 +381,13 @@ pub fn binary_report(
         }
         None => None,
     };
+    let pre_specified = pre_specified_points(labels, scores, options, bootstrap.as_ref())?;
     Ok(BinaryReport {
         n: ranked.len(),
         n_pos: ranked.n_pos(),
         n_neg: ranked.n_neg(),
         n_clusters: clusters.n_clusters(),
+        pre_specified,
         auroc,
         average_precision,
         auroc_analytic,
@@ -371,5 +460,36 @@ mod tests {
             (t.here.threshold, t.here.counts.tp, t.here.counts.fp),
             (0.6, 1, 1)
         );
+    }
+
+    #[test]
+    fn pre_specified_points_come_with_their_own_intervals() {
+        let chosen = choose_threshold(
+            &[false, true, false, true],
+            &[0.1, 0.8, 0.4, 0.6],
+            ThresholdRule::Youden,
+        )
+        .unwrap();
+        let labels: Vec<bool> = (0..40).map(|i| i % 3 == 0).collect();
+        let scores: Vec<f64> = (0..40).map(|i| f64::from((i * 17) % 40) / 40.0).collect();
+        let r = binary_report(
+            &labels,
+            &scores,
+            None,
+            &ReportOptions::new()
+                .with_pre_specified("youden on val", chosen.clone())
+                .with_bootstrap(Some(BootstrapConfig::new().with_replicates(300))),
+        )
+        .unwrap();
+        let [p] = r.pre_specified.as_slice() else {
+            panic!("{:?}", r.pre_specified)
+        };
+        assert_eq!(p.label, "youden on val");
+        assert_eq!(p.here, chosen.apply(&labels, &scores).unwrap());
+        let sens = p.sensitivity.as_ref().unwrap();
+        assert_eq!(sens.estimate, p.here.metrics.sensitivity);
+        assert!(sens.lower.unwrap() < sens.upper.unwrap());
+        let spec = p.specificity.as_ref().unwrap();
+        assert_eq!(spec.estimate, p.here.metrics.specificity);
     }
 }

@@ -12,7 +12,7 @@ use medfen_tasks::{Prediction, PredictionTable, TaskKind, Thresholds};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
-use crate::eval::{load_run_model, top_slices_of};
+use crate::eval::{checkpoint_file, load_run_model, top_slices_of};
 use crate::train::{InferenceModel, TrainConfig, eval_window, resolve_task};
 
 /// The exam id of an exam folder: its name when it is all digits (the `{exam}` folder
@@ -70,33 +70,64 @@ fn forward_pair(
     })
 }
 
-/// The threshold of the run's binary task: frozen on val, or 0.5 with a warning when
-/// val has not been evaluated.
-fn binary_threshold(run: &Path) -> Result<f64> {
-    if let Some(t) = Thresholds::read(run)? {
-        return Ok(t.operating.threshold);
+/// The threshold of the run's binary task: `given` (chosen by the caller, e.g. on other
+/// data), else the one frozen on val for exactly these weights.
+///
+/// # Errors
+/// No `thresholds.json` (val not evaluated yet), or one chosen for another checkpoint
+/// or for other weights of this one: rerun `medfen eval --split val`, or give one.
+fn binary_threshold(run: &Path, which: &str, given: Option<f64>) -> Result<f64> {
+    if let Some(t) = given {
+        if !(0.0..=1.0).contains(&t) {
+            return Err(Error::Config(format!(
+                "threshold {t}: expected a probability in [0, 1]"
+            )));
+        }
+        tracing::warn!("threshold {t} given by the caller, not chosen on val");
+        return Ok(t);
     }
-    tracing::warn!(
-        "{} has no thresholds.json (run `medfen eval --split val` first): using 0.5",
-        run.display()
-    );
-    Ok(0.5)
+    let path = Thresholds::path(run);
+    let Some(t) = Thresholds::read(run)? else {
+        return Err(Error::data(
+            &path,
+            "no frozen thresholds: run `medfen eval --split val` first, or give a threshold \
+             (`medfen predict --threshold X`)",
+        ));
+    };
+    let sha = medfen_io::file_sha256(&checkpoint_file(run, which)?)?;
+    match t.mismatch(which, &sha) {
+        Some(why) => Err(Error::data(&path, why)),
+        None => Ok(t.operating.threshold),
+    }
 }
 
 /// Predicts both ears of every exam folder in `exams` with checkpoint `which` of `run`.
+/// A binary task's ears are called positive at `threshold`, or else at the threshold
+/// frozen on val for this checkpoint.
 ///
 /// # Errors
-/// Run errors; an exam that cannot be read (naming it).
+/// Run errors; no usable frozen threshold (see above); a threshold given for a
+/// multi-class task; an exam that cannot be read (naming it).
 pub fn predict_exams(
     run: &Path,
     which: &str,
     exams: &[PathBuf],
+    threshold: Option<f64>,
     device: Device,
 ) -> Result<PredictionTable> {
     let (config, model) = load_run_model(run, which, device)?;
     let task = resolve_task(&config)?;
     let binary = matches!(task.kind, TaskKind::Binary { .. });
-    let threshold = binary.then(|| binary_threshold(run)).transpose()?;
+    if !binary && threshold.is_some() {
+        return Err(Error::Config(format!(
+            "--threshold applies to binary tasks; {} has {} classes (predicted by argmax)",
+            task.name,
+            task.num_classes()
+        )));
+    }
+    let threshold = binary
+        .then(|| binary_threshold(run, which, threshold))
+        .transpose()?;
     let inference = model.for_inference();
     let mut rows = Vec::with_capacity(2 * exams.len());
     for exam in exams {

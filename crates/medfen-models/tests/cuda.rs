@@ -72,6 +72,7 @@ fn mixed_precision_training_runs_and_gpu_predictions_match_cpu() {
             device,
             replicates: 0,
             threshold_rule: ThresholdRule::Youden,
+            cluster: medfen_tasks::ClusterUnit::Patient,
             batch_size: None,
         })
         .unwrap()

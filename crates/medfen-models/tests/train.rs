@@ -18,7 +18,7 @@ use medfen_models::train::{
     LossSpec, ModelSpec, Monitor, PosWeight, RunOptions, TrainConfig, probe_batch_size, train,
 };
 use medfen_synth::DiseasedSides;
-use medfen_tasks::{PredictionTable, SplitName, Thresholds};
+use medfen_tasks::{ClusterUnit, PredictionTable, SplitName, Thresholds};
 use tch::{Device, Tensor};
 
 fn run_options(out: &Path) -> RunOptions {
@@ -39,6 +39,7 @@ fn eval_options(run: &Path, split: &str) -> EvalOptions {
         device: Device::Cpu,
         replicates: 300,
         threshold_rule: ThresholdRule::Youden,
+        cluster: ClusterUnit::Patient,
         batch_size: None,
     }
 }
@@ -84,7 +85,7 @@ fn predict_agrees_with_eval(p: &Prepared, run: &Path, evaluated: &Path, threshol
         .map(|i| (ids[i].unwrap(), p.dicom.join(dirs[i].clone().unwrap())))
         .collect();
     let paths: Vec<PathBuf> = exams.iter().map(|e| e.1.clone()).collect();
-    let predicted = predict_exams(run, "best", &paths, Device::Cpu).unwrap();
+    let predicted = predict_exams(run, "best", &paths, None, Device::Cpu).unwrap();
     assert_eq!(predicted.rows.len(), 2 * exams.len());
     assert_eq!(
         (predicted.top_k, &predicted.class_names),
@@ -155,11 +156,24 @@ fn ear2d_learns_easy_synth_with_frozen_val_thresholds_and_reloads_identically() 
         "{} exams",
         test.exams
     );
-    // The bootstrap resamples exams and brackets the estimate.
+    // The bootstrap resamples patients and brackets the estimate.
     let ci = &b.bootstrap.as_ref().unwrap().metrics[0];
     assert_eq!(ci.name, "auroc");
     assert!(ci.lower.unwrap() <= auroc && auroc <= ci.upper.unwrap());
-    assert_eq!(b.n_clusters, test.exams);
+    assert_eq!(test.cluster, ClusterUnit::Patient);
+    assert_eq!(
+        (b.n_clusters, test.clusters),
+        (test.patients, test.patients)
+    );
+    assert!(test.patients <= test.exams);
+    // The headline: val's frozen thresholds, each with its own interval.
+    let labels: Vec<&str> = b.pre_specified.iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(labels, ["youden on val", "95% specificity on val"]);
+    for p in &b.pre_specified {
+        let sens = p.sensitivity.as_ref().unwrap();
+        assert_eq!(sens.estimate, p.here.metrics.sensitivity);
+        assert!(sens.lower.unwrap() <= sens.upper.unwrap());
+    }
     // Thresholds were chosen on val, stored, and applied unchanged to test.
     let stored: Thresholds = Thresholds::read(&run).unwrap().unwrap();
     assert_eq!(stored.chosen_on, "val");
@@ -193,6 +207,7 @@ fn ear2d_learns_easy_synth_with_frozen_val_thresholds_and_reloads_identically() 
     ] {
         assert!(table.names().contains(&col), "no column {col}");
     }
+    the_predictions_reproduce_the_interval(parquet, ci, cfg.seed);
     let w = table.floats("top1_weight").unwrap();
     assert!(w.iter().all(|w| w.unwrap() > 1.0 / 16.0 - 1e-6));
     let csv_before = std::fs::read(csv).unwrap();
@@ -202,6 +217,83 @@ fn ear2d_learns_easy_synth_with_frozen_val_thresholds_and_reloads_identically() 
     assert_eq!(std::fs::read(csv).unwrap(), csv_before);
 
     predict_agrees_with_eval(&p, &run, parquet, stored.operating.threshold);
+}
+
+/// The prediction table alone reproduces eval's patient-clustered AUROC interval, as
+/// `medfen metrics --group patient_key --drop-missing --seed <run seed>` computes it.
+fn the_predictions_reproduce_the_interval(
+    parquet: &Path,
+    ci: &medfen_metrics::MetricInterval,
+    seed: u64,
+) {
+    let table = Table::read(parquet).unwrap();
+    let (labels, probs, keys) = (
+        table.binary_labels("y_true").unwrap(),
+        table.floats("y_prob").unwrap(),
+        table.texts("patient_key").unwrap(),
+    );
+    let rows: Vec<usize> = (0..table.rows()).filter(|&i| labels[i].is_some()).collect();
+    let keys: Vec<String> = rows.iter().map(|&i| keys[i].clone().unwrap()).collect();
+    let report = medfen_metrics::binary_report(
+        &rows.iter().map(|&i| labels[i].unwrap()).collect::<Vec<_>>(),
+        &rows.iter().map(|&i| probs[i].unwrap()).collect::<Vec<_>>(),
+        Some(&medfen_metrics::Clusters::from_ids(&keys)),
+        &medfen_metrics::ReportOptions::new().with_bootstrap(Some(
+            medfen_metrics::BootstrapConfig::new()
+                .with_replicates(300)
+                .with_seed(seed),
+        )),
+    )
+    .unwrap();
+    let again = &report.bootstrap.unwrap().metrics[0];
+    assert_eq!((again.lower, again.upper), (ci.lower, ci.upper));
+}
+
+/// The folder of the first exam of the test split.
+fn first_test_exam(p: &Prepared) -> PathBuf {
+    let t = Table::read(&p.splits.join("100pct/test.parquet")).unwrap();
+    p.dicom
+        .join(t.texts("exam_dir").unwrap()[0].clone().unwrap())
+}
+
+/// After `run` was trained further than the weights its val thresholds were chosen on,
+/// test evaluation and prediction refuse them; a given threshold is used as given, and
+/// evaluating val again frees both.
+fn stale_thresholds_are_refused(p: &Prepared, run: &Path, val: &EvalOptions, test: &EvalOptions) {
+    let refused = |err: &Error| {
+        let msg = err.to_string();
+        assert!(
+            msg.contains("thresholds.json")
+                && msg.contains("other weights")
+                && msg.contains("medfen eval --split val --checkpoint last"),
+            "{msg}"
+        );
+    };
+    refused(&evaluate(test).unwrap_err());
+    let exam = first_test_exam(p);
+    let predict = |threshold| {
+        predict_exams(
+            run,
+            "last",
+            std::slice::from_ref(&exam),
+            threshold,
+            Device::Cpu,
+        )
+    };
+    refused(&predict(None).unwrap_err());
+    let given = predict(Some(0.3)).unwrap();
+    assert!(given.rows.iter().all(|r| r.threshold == Some(0.3)));
+    assert!(predict(Some(1.5)).is_err());
+    let chosen = evaluate(val).unwrap().thresholds.unwrap();
+    let tested = evaluate(test).unwrap();
+    assert_eq!(tested.thresholds, Some(chosen.clone()));
+    let predicted = predict(None).unwrap();
+    assert!(
+        predicted
+            .rows
+            .iter()
+            .all(|r| r.threshold == Some(chosen.operating.threshold))
+    );
 }
 
 #[test]
@@ -232,6 +324,13 @@ fn two_epochs_equal_one_epoch_then_resume_and_a_mid_epoch_interruption() {
     let partial = train(&cfg, &opts, &mut |_| {}).unwrap();
     assert_eq!(partial.epochs_run, 1);
     assert!(!resumed.join("report.json").exists());
+    // Thresholds frozen on val now belong to epoch 1's weights.
+    let on = |split: &str| EvalOptions {
+        checkpoint: "last".into(),
+        replicates: 0,
+        ..eval_options(&resumed, split)
+    };
+    evaluate(&on("val")).unwrap();
     // Without --resume an existing run is refused.
     let err = train(&cfg, &run_options(&resumed), &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("--resume"), "{err}");
@@ -240,6 +339,11 @@ fn two_epochs_equal_one_epoch_then_resume_and_a_mid_epoch_interruption() {
     let done = train(&cfg, &opts, &mut |_| {}).unwrap();
     assert!(done.resumed);
     assert_eq!(done.epochs_run, 2);
+    stale_thresholds_are_refused(&p, &resumed, &on("val"), &on("test"));
+    // A run never evaluated on val has no threshold to predict with.
+    let exam = first_test_exam(&p);
+    let err = predict_exams(&straight, "last", &[exam], None, Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("medfen eval --split val"), "{err}");
     assert_same_weights(
         &straight.join("last.safetensors"),
         &resumed.join("last.safetensors"),

@@ -5,18 +5,79 @@
 use std::path::{Path, PathBuf};
 
 use medfen_io::FileFormat;
-use medfen_metrics::{BinaryReport, ChosenThreshold, MulticlassReport, ThresholdResult};
+use medfen_metrics::{BinaryReport, ChosenThreshold, MulticlassReport};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// Thresholds chosen on val and frozen into the run (`thresholds.json`).
+/// What a bootstrap resamples: the unit whose observations are correlated.
+///
+/// A patient's repeat exams all land in one split, and an exam's two ears share the
+/// patient, scanner and day: resampling anything smaller than a patient treats
+/// correlated ears as independent and gives intervals that are too narrow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterUnit {
+    /// A patient (their `patient_key`): every ear of every exam of the patient. The default.
+    #[default]
+    Patient,
+    /// An exam (its two ears).
+    Exam,
+    /// An ear on its own (no clustering).
+    Ear,
+}
+
+impl ClusterUnit {
+    /// `patient`, `exam` or `ear`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Patient => "patient",
+            Self::Exam => "exam",
+            Self::Ear => "ear",
+        }
+    }
+
+    /// The column of the prediction table that holds this unit's ids
+    /// (`patient_key`, `exam_id`; `None` for ears).
+    pub fn column(self) -> Option<&'static str> {
+        match self {
+            Self::Patient => Some("patient_key"),
+            Self::Exam => Some("exam_id"),
+            Self::Ear => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ClusterUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ClusterUnit {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "patient" => Ok(Self::Patient),
+            "exam" => Ok(Self::Exam),
+            "ear" => Ok(Self::Ear),
+            other => Err(format!("`{other}`: expected patient, exam or ear")),
+        }
+    }
+}
+
+/// Thresholds chosen on val and frozen into the run (`thresholds.json`), bound to the
+/// exact weights they were chosen for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
     /// [`Thresholds::FORMAT`]'s tag.
     pub format: String,
-    /// The checkpoint they were chosen for.
+    /// The checkpoint they were chosen for (`best` or `last`).
     pub checkpoint: String,
+    /// SHA-256 of that checkpoint's file when they were chosen: thresholds of other
+    /// weights (a run trained further since) are refused.
+    pub checkpoint_sha256: String,
     /// The split they were chosen on (always `val`).
     pub chosen_on: String,
     /// The operating threshold (by the run's rule, Youden by default).
@@ -29,7 +90,7 @@ impl Thresholds {
     /// The format of `thresholds.json`.
     pub const FORMAT: FileFormat = FileFormat {
         name: "medfen-thresholds",
-        version: 1,
+        version: 2,
         written_by: "medfen eval --split val",
     };
 
@@ -57,6 +118,32 @@ impl Thresholds {
     pub fn write(&self, run: &Path) -> Result<()> {
         Ok(medfen_io::write_json(&Self::path(run), self)?)
     }
+
+    /// Why these thresholds do not belong to checkpoint `checkpoint` whose file now has
+    /// the hash `sha256`; `None` when they do.
+    pub fn mismatch(&self, checkpoint: &str, sha256: &str) -> Option<String> {
+        if self.checkpoint != checkpoint {
+            return Some(format!(
+                "the thresholds were chosen for the {} checkpoint, not {checkpoint}: \
+                 rerun `medfen eval --split val --checkpoint {checkpoint}`",
+                self.checkpoint
+            ));
+        }
+        (self.checkpoint_sha256 != sha256).then(|| {
+            format!(
+                "the thresholds were chosen on other weights ({checkpoint}.safetensors had \
+                 sha256 {}, it now has {}: the run was trained further since): rerun \
+                 `medfen eval --split val --checkpoint {checkpoint}`",
+                short(&self.checkpoint_sha256),
+                short(sha256)
+            )
+        })
+    }
+}
+
+/// The first 12 hex digits of a hash, for messages.
+fn short(sha256: &str) -> &str {
+    sha256.get(..12).unwrap_or(sha256)
 }
 
 /// What one evaluation found (`eval/<split>-<checkpoint>/metrics.json`).
@@ -74,16 +161,25 @@ pub struct EvalReport {
     pub ears: usize,
     /// Ears in the task (with a target).
     pub ears_in_task: usize,
-    /// Exams.
+    /// Exams with an ear in the task.
     pub exams: usize,
+    /// Patients with an ear in the task.
+    pub patients: usize,
+    /// What the bootstrap and the analytic AUROC variance resample.
+    pub cluster: ClusterUnit,
+    /// Clusters (resampling units) in the task.
+    pub clusters: usize,
     /// Ears per class in the task.
     pub class_counts: Vec<usize>,
-    /// The thresholds applied (binary tasks), frozen from val.
+    /// The thresholds applied (binary tasks): chosen here on val, frozen from val on
+    /// any other split.
     pub thresholds: Option<Thresholds>,
-    /// Binary report (AUROC, AP, operating points, bootstrap CIs, calibration).
+    /// Binary report: on splits other than val its `pre_specified` points (val's
+    /// frozen operating and 95%-specificity thresholds, with bootstrap CIs) are the
+    /// headline; AUROC, AP, operating points re-chosen here, calibration.
     pub binary: Option<BinaryReport>,
-    /// Sensitivity and specificity at the frozen 95%-specificity threshold of val.
-    pub at_val_95_specificity: Option<ThresholdResult>,
+    /// The Youden threshold re-chosen on this split (exploratory on any split but val).
+    pub youden_here: Option<ChosenThreshold>,
     /// Multi-class report.
     pub multiclass: Option<MulticlassReport>,
     /// One-vs-rest binary reports per class (multi-class tasks), with bootstrap CIs.
@@ -98,7 +194,7 @@ impl EvalReport {
     /// The format of `metrics.json`.
     pub const FORMAT: FileFormat = FileFormat {
         name: "medfen-eval",
-        version: 1,
+        version: 2,
         written_by: "medfen eval",
     };
 

@@ -63,7 +63,7 @@ mod tasks;
 pub use audit::{AuditReport, FileCounts, Overlap, audit};
 pub use codes::{CODE_NAMES, CODE_NAMES_EN, NUM_CODES, checked_code, code_index, parse_diagnosis};
 pub use error::{Error, LabelProblem, Result};
-pub use evaluation::{EvalReport, Thresholds};
+pub use evaluation::{ClusterUnit, EvalReport, Thresholds};
 pub use index::{
     ExamIndex, ExamIndexFile, ExamMatch, ExamRecord, FailedExam, IndexOptions, IndexReport,
     LayoutPart, NotIndexed, SkippedFile, UnlabelledExam, UnmatchedLabel, build_index,

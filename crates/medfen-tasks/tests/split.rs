@@ -289,7 +289,11 @@ fn the_same_data_and_seed_give_the_same_split_under_any_secret() {
     let b = split_under(b"another machine's secret, 32 B!!");
     // The keys differ (no key of one run appears in the other) ...
     let keys_a: BTreeSet<&str> = a.ears.iter().map(|e| e.patient_key.as_str()).collect();
-    assert!(b.ears.iter().all(|e| !keys_a.contains(e.patient_key.as_str())));
+    assert!(
+        b.ears
+            .iter()
+            .all(|e| !keys_a.contains(e.patient_key.as_str()))
+    );
     // ... the membership does not: every exam lands in the same split and subsets.
     assert_eq!(a.assignment, b.assignment);
     let subset_exams = |p: &medfen_tasks::SplitPlan| -> Vec<Vec<u64>> {

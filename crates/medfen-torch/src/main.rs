@@ -39,7 +39,7 @@ enum Command {
     Doctor(doctor::Args),
     /// Train a model on a cache and a split (resumable with --resume).
     Train(Box<train::Args>),
-    /// Predictions and metrics of a run on val or test, with exam-clustered CIs.
+    /// Predictions and metrics of a run on val or test, with patient-clustered CIs.
     Eval(eval::Args),
     /// Per-ear probabilities for unlabelled DICOM exams.
     Predict(predict::Args),

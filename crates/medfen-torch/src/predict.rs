@@ -17,8 +17,10 @@ series is chosen by medfen's rules and both ears are extracted exactly as the ru
 cache did. Output (CSV or Parquet by extension) in the prediction schema `medfen eval`
 writes (docs/formats.md): exam_id (the folder's name when it is a number), side, source
 (the folder as given), y_prob (or prob_<class>), y_pred at the run's frozen val
-threshold (0.5 with a warning when `medfen eval --split val` has not been run), the
-threshold, and the top attention slices with their source slice and z in mm.";
+threshold, the threshold, and the top attention slices with their source slice and z
+in mm. The val threshold must belong to the checkpoint's current weights: without
+thresholds.json, or with one chosen on other weights (a run trained further since),
+predict refuses (rerun `medfen eval --split val`) unless --threshold gives one.";
 
 /// Options of `medfen predict`.
 #[derive(clap::Args, Debug)]
@@ -33,6 +35,10 @@ pub struct Args {
     /// Output table (.csv or .parquet).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Call an ear positive when its probability is at least X (binary tasks), instead
+    /// of the threshold frozen on val; recorded in the output's threshold column.
+    #[arg(long, value_name = "X")]
+    threshold: Option<f64>,
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
@@ -46,6 +52,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         &args.run,
         &args.checkpoint,
         &args.exams,
+        args.threshold,
         args.device.resolve()?,
     )?;
     table.write(&args.out)?;

@@ -59,10 +59,19 @@ fn eval_and_predict(root: &Path, dicom: &Path) {
             "cpu",
         ],
     ));
+    // The pre-specified operating points come first, the re-chosen ones last.
+    let at = |what: &str| {
+        out.find(what)
+            .unwrap_or_else(|| panic!("no `{what}` in\n{out}"))
+    };
     assert!(
-        out.contains("AUROC") && out.contains("frozen from val"),
+        at("pre-specified (val)") < at("youden on val (threshold"),
         "{out}"
     );
+    assert!(at("youden on val (threshold") < at("AUROC"), "{out}");
+    assert!(at("AUROC") < at("exploratory (chosen on test)"), "{out}");
+    assert!(out.contains("resampling patients"), "{out}");
+    assert!(!out.contains("NaN"), "{out}");
     let csv = std::fs::read_to_string(run.join("eval/test-best/predictions.csv")).unwrap();
     let header = csv.lines().next().unwrap();
     assert!(

@@ -3,27 +3,41 @@
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use super::{J2kDecoder, cargo_bench_lines, count_files, field, json_lines, write_results};
+use super::{
+    J2kDecoder, cargo_bench_lines, commands, count_files, field, json_lines, write_results,
+};
 use crate::paths::Workspace;
 use crate::{oracles, run};
+
+/// Writes the benchmark series (explicit LE and RLE by medfen, JPEG 2000 by pydicom)
+/// unless they are there.
+fn prepare_data(
+    ws: &Workspace,
+    python: &std::path::Path,
+    script: &std::path::Path,
+    data: &std::path::Path,
+) -> Result<()> {
+    if count_files(&data.join("el")) != 120 || count_files(&data.join("rle")) != 120 {
+        let _ = std::fs::remove_dir_all(data);
+        cargo_bench_lines(ws, J2kDecoder::Openjp2, &["write"], data, &[])?;
+    }
+    if count_files(&data.join("j2k")) != 120 {
+        let mut py = run::command(python, ws.root());
+        py.arg(script).arg("convert").arg(data);
+        run::status(&mut py).context("pydicom could not write the JPEG 2000 series")?;
+    }
+    Ok(())
+}
 
 pub(super) fn run(ws: &Workspace) -> Result<()> {
     let python = oracles::provision(ws)?;
     let data = ws.root().join("target").join("bench-data").join("dicom");
-    if count_files(&data.join("el")) != 120 || count_files(&data.join("rle")) != 120 {
-        let _ = std::fs::remove_dir_all(&data);
-        cargo_bench_lines(ws, J2kDecoder::Openjp2, &["write"], &data, &[])?;
-    }
     let script = ws
         .root()
         .join("xtask")
         .join("bench")
         .join("dicom_pydicom.py");
-    if count_files(&data.join("j2k")) != 120 {
-        let mut py = run::command(&python, ws.root());
-        py.arg(&script).arg("convert").arg(&data);
-        run::status(&mut py).context("pydicom could not write the JPEG 2000 series")?;
-    }
+    prepare_data(ws, &python, &script, &data)?;
     let mut rust = cargo_bench_lines(ws, J2kDecoder::Openjp2, &["measure"], &data, &[])?;
     for mut row in cargo_bench_lines(ws, J2kDecoder::OpenjpegC, &["measure"], &data, &["j2k"])? {
         row["syntax"] = Value::from("j2k-c");
@@ -109,5 +123,66 @@ pub(super) fn run(ws: &Workspace) -> Result<()> {
         "j2k = default build (openjp2, pure Rust); j2k-c = `--no-default-features --features j2k-openjpeg` (OpenJPEG C from openjpeg-sys)"
     );
     println!("targets: {}", verdicts.join("; "));
-    write_results(ws, "dicom", &serde_json::json!({ "results": results }))
+    let volume = volume_command(ws, &python, &script, &data)?;
+    write_results(
+        ws,
+        "dicom",
+        &serde_json::json!({ "results": results, "volume_command": volume }),
+    )
+}
+
+/// `medfen volume SERIES --out vol.npy` end to end against pydicom + np.save.
+fn volume_command(
+    ws: &Workspace,
+    python: &std::path::Path,
+    script: &std::path::Path,
+    data: &std::path::Path,
+) -> Result<Value> {
+    let bin = commands::release_medfen(ws)?;
+    let series = data.join("el");
+    let out_dir = ws
+        .root()
+        .join("target")
+        .join("bench-data")
+        .join("volume-out");
+    std::fs::create_dir_all(&out_dir)?;
+    let (series_arg, npy) = (
+        series.to_string_lossy().into_owned(),
+        out_dir.join("medfen.npy").to_string_lossy().into_owned(),
+    );
+    let args = ["volume", &series_arg, "--out", &npy];
+    let no_file = ["volume", &series_arg, "--json"];
+    let one = commands::best_wall_seconds(|| commands::medfen(&bin, ws.root(), &args, true))?;
+    let all = commands::best_wall_seconds(|| commands::medfen(&bin, ws.root(), &args, false))?;
+    let json = commands::best_wall_seconds(|| commands::medfen(&bin, ws.root(), &no_file, false))?;
+    let py = commands::best_wall_seconds(|| {
+        let mut cmd = run::command(python, ws.root());
+        cmd.arg(script)
+            .arg("save")
+            .arg(&series)
+            .arg(out_dir.join("numpy.npy"));
+        cmd
+    })?;
+    let same = std::fs::read(out_dir.join("medfen.npy"))?.len()
+        == std::fs::read(out_dir.join("numpy.npy"))?.len();
+    println!(
+        "\n`medfen volume SERIES --out vol.npy` end to end (120 slices of 512x512, explicit LE, \
+         float32, 126 MB), best of 3 runs:"
+    );
+    println!(
+        "  medfen 1 thread {one:.3} s, all cores {all:.3} s (--json, no file: {json:.3} s); \
+         pydicom + np.save {py:.3} s: {:.1}x per core, {:.1}x on all cores; same file size {}",
+        py / one,
+        py / all,
+        if same { "yes" } else { "NO" }
+    );
+    println!(
+        "targets: >= 4x pydicom + np.save per core {}",
+        if py / one >= 4.0 { "met" } else { "NOT met" }
+    );
+    Ok(serde_json::json!({
+        "slices": 120, "seconds_1_thread": one, "seconds_all_cores": all,
+        "seconds_json_no_file": json, "pydicom_numpy_seconds": py,
+        "ratio_per_core": py / one, "ratio_all_cores": py / all, "same_file_size": same,
+    }))
 }

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use super::{bench_rows, field, json_lines, write_results};
+use super::{bench_rows, commands, field, json_lines, write_results};
 use crate::paths::Workspace;
 use crate::{oracles, run};
 
@@ -92,9 +92,68 @@ pub(super) fn run(ws: &Workspace) -> Result<()> {
         if ratio >= 100.0 { "met" } else { "NOT met" },
         if fast { "met" } else { "NOT met" }
     );
-    write_results(ws, "metrics", &serde_json::json!({ "sizes": results }))?;
+    let command = command_row(ws, &data, big)?;
+    write_results(
+        ws,
+        "metrics",
+        &serde_json::json!({ "sizes": results, "command": command }),
+    )?;
     if !ok {
         bail!("medfen and scikit-learn disagree on the point estimates");
     }
     Ok(())
+}
+
+/// `medfen metrics` with its defaults on the 5000-exam file, end to end, against the
+/// library's bootstrap (`library`, the 5000-exam row) and the scikit-learn loop.
+fn command_row(
+    ws: &Workspace,
+    data: &std::path::Path,
+    library: &serde_json::Value,
+) -> Result<serde_json::Value> {
+    let bin = commands::release_medfen(ws)?;
+    let csv = data.join("exams_5000.csv");
+    let csv = csv.to_string_lossy();
+    let args = [
+        "metrics", "--pred", &csv, "--score", "score", "--label", "label", "--group", "exam",
+    ];
+    let one = commands::best_wall_seconds(|| commands::medfen(&bin, ws.root(), &args, true))?;
+    let all = commands::best_wall_seconds(|| commands::medfen(&bin, ws.root(), &args, false))?;
+    let (lib_one, lib_all, sklearn) = (
+        field(library, "medfen_seconds_1_thread")?,
+        field(library, "medfen_seconds_all_cores")?,
+        field(library, "sklearn_seconds")?,
+    );
+    println!(
+        "\n`medfen metrics` end to end, defaults (2000 replicates of 14 statistics, calibration, \
+         Obuchowski interval), 5000 exams, best of 3 runs:"
+    );
+    println!(
+        "  1 thread  {one:.3} s = {:.2}x the library's bootstrap ({lib_one:.3} s), {:.0}x faster than the sklearn loop",
+        one / lib_one,
+        sklearn / one
+    );
+    println!(
+        "  all cores {all:.3} s = {:.2}x the library's bootstrap ({lib_all:.3} s), {:.0}x faster than the sklearn loop",
+        all / lib_all,
+        sklearn / all
+    );
+    let within = all / lib_all <= 2.0 && one / lib_one <= 2.0;
+    println!(
+        "targets: within 2x of the library {}; >= 100x the sklearn loop on all cores {} (per core {:.0}x)",
+        if within { "met" } else { "NOT met" },
+        if sklearn / all >= 100.0 {
+            "met"
+        } else {
+            "NOT met"
+        },
+        sklearn / one
+    );
+    Ok(serde_json::json!({
+        "exams": 5000, "seconds_1_thread": one, "seconds_all_cores": all,
+        "library_seconds_1_thread": lib_one, "library_seconds_all_cores": lib_all,
+        "sklearn_loop_seconds": sklearn, "ratio_to_library_1_thread": one / lib_one,
+        "ratio_to_library_all_cores": all / lib_all, "speedup_vs_sklearn_1_thread": sklearn / one,
+        "speedup_vs_sklearn_all_cores": sklearn / all,
+    }))
 }

@@ -22,12 +22,20 @@ Examples:
   # test predictions, with the threshold frozen from validation
   medfen metrics --pred test.parquet --score y_prob --label y_true --group exam_id \\
       --threshold-from val_metrics.json --out test_metrics.json
+  # an evaluation's predictions, intervals resampling patients as `medfen eval` does
+  medfen metrics --pred runs/r18/eval/test-best/predictions.parquet --score y_prob \\
+      --label y_true --group patient_key --drop-missing --seed <run seed> \\
+      --threshold-from runs/r18/thresholds.json
   # six-class probabilities
   medfen metrics --pred preds.csv --score p_0,p_1,p_2,p_3,p_4,p_5 --label class_id --json
 
 Binary labels are 0/1 (or true/false); a sample is positive when score >= threshold.
 Statistics that are undefined on the data (one class missing, too few samples) are
-reported as null with the reason, never as 0.";
+reported as null with the reason, never as 0. An interval whose bounds coincide, that
+rests on fewer than 100 valid replicates or that dropped replicates is printed with
+`degenerate:` and the reason (and `degenerate: true` in the JSON). A threshold from
+--threshold-from is pre-specified and printed first; operating points chosen on the
+data themselves are marked exploratory then.";
 
 /// Options of `medfen metrics`.
 #[derive(clap::Args, Debug)]
@@ -48,8 +56,8 @@ pub struct MetricsArgs {
     /// every row is its own cluster.
     #[arg(long, value_name = "COL")]
     pub group: Option<String>,
-    /// Apply, unchanged, the threshold stored in this metrics JSON (written by an
-    /// earlier `medfen metrics --out`, typically on validation data).
+    /// Apply, unchanged, the threshold stored in this JSON: an earlier
+    /// `medfen metrics --out` (typically on validation data) or a run's thresholds.json.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["choose_threshold", "threshold"])]
     pub threshold_from: Option<PathBuf>,
     /// Choose the operating threshold on this data: youden, f1, sens@spec:X
@@ -259,10 +267,14 @@ fn present<T: Clone>(column: &[Option<T>], keep: &[usize]) -> Vec<T> {
 }
 
 fn report_options(args: &MetricsArgs) -> Result<ReportOptions> {
+    let mut pre_specified = None;
     let threshold = if let Some(path) = &args.threshold_from {
-        ThresholdSource::Frozen {
-            chosen: load_threshold(path)?,
-        }
+        let chosen = load_threshold(path)?;
+        pre_specified = Some((
+            format!("{} from {}", chosen.rule, path.display()),
+            chosen.clone(),
+        ));
+        ThresholdSource::Frozen { chosen }
     } else if let Some(rule) = args.choose_threshold {
         ThresholdSource::Rule { rule }
     } else {
@@ -279,6 +291,9 @@ fn report_options(args: &MetricsArgs) -> Result<ReportOptions> {
         .with_threshold(threshold)
         .with_bootstrap(bootstrap)
         .with_calibration_bins(args.bins);
+    if let Some((label, chosen)) = pre_specified {
+        opts = opts.with_pre_specified(label, chosen);
+    }
     opts.level = args.level;
     Ok(opts)
 }
@@ -295,20 +310,29 @@ fn bootstrap_config(args: &MetricsArgs) -> BootstrapConfig {
         })
 }
 
-/// The stored threshold of an earlier metrics JSON.
+/// The stored threshold of an earlier metrics JSON (`binary.threshold.chosen`), or the
+/// operating threshold of a run's `thresholds.json` / an evaluation's `metrics.json`.
 fn load_threshold(path: &Path) -> Result<ChosenThreshold> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let json: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{}: not valid JSON", path.display()))?;
-    let chosen = json.pointer("/binary/threshold/chosen").with_context(|| {
+    let chosen = [
+        "/binary/threshold/chosen",
+        "/operating",
+        "/thresholds/operating",
+    ]
+    .iter()
+    .find_map(|p| json.pointer(p))
+    .with_context(|| {
         format!(
-            "{}: no stored threshold (binary.threshold.chosen)",
+            "{}: no stored threshold (binary.threshold.chosen of `medfen metrics --out`, \
+                 or operating of a run's thresholds.json)",
             path.display()
         )
     })?;
     serde_json::from_value(chosen.clone())
-        .with_context(|| format!("{}: binary.threshold.chosen is malformed", path.display()))
+        .with_context(|| format!("{}: the stored threshold is malformed", path.display()))
 }
 
 /// Rows whose scores, label and group are all present; empty cells are errors unless
@@ -459,11 +483,9 @@ fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "undefined".to_owned(), |x| format!("{x:.3}"))
 }
 
+/// The estimate with its interval; a degenerate interval says so and why.
 fn with_ci(estimate: Option<f64>, ci: Option<&MetricInterval>) -> String {
-    match ci.and_then(|c| c.lower.zip(c.upper)) {
-        Some((lo, hi)) => format!("{} [{lo:.3}, {hi:.3}]", num(estimate)),
-        None => num(estimate),
-    }
+    ci.map_or_else(|| num(estimate), ToString::to_string)
 }
 
 /// The human-readable summary printed without `--json`.
@@ -499,10 +521,12 @@ fn summary_row(
     metric: &BinaryMetric,
     extra: &str,
 ) {
+    let ci = find(r, metric);
     let _ = writeln!(
         s,
-        "  {name:<28} {:<24} {extra}",
-        with_ci(est, find(r, metric))
+        "  {name:<28} {:<24} {extra}{}",
+        ci.map_or_else(|| num(est), MetricInterval::bounds_text),
+        ci.map_or_else(String::new, MetricInterval::degenerate_text)
     );
 }
 
@@ -528,6 +552,16 @@ fn binary_summary(s: &mut String, r: &BinaryReport, i: &InputSummary, args: &Met
             b.config.seed
         );
     }
+    for p in &r.pre_specified {
+        let _ = writeln!(
+            s,
+            "  pre-specified: threshold {:.4} ({}): sensitivity {}, specificity {}",
+            p.chosen.threshold,
+            p.label,
+            with_ci(p.here.metrics.sensitivity, p.sensitivity.as_ref()),
+            with_ci(p.here.metrics.specificity, p.specificity.as_ref())
+        );
+    }
     let analytic = r.auroc_analytic.as_ref().map_or_else(String::new, |a| {
         format!("{:?} [{:.3}, {:.3}]", a.method, a.lower, a.upper).to_lowercase()
     });
@@ -540,16 +574,21 @@ fn binary_summary(s: &mut String, r: &BinaryReport, i: &InputSummary, args: &Met
         &BinaryMetric::AveragePrecision,
         "",
     );
+    let here = if r.pre_specified.is_empty() {
+        "chosen on these data"
+    } else {
+        "exploratory: chosen on these data"
+    };
     if let Some(op) = &r.sensitivity_at_specificity {
         let m = BinaryMetric::SensitivityAtSpecificity { target: op.target };
         let name = format!("sensitivity @ spec {}", op.target);
-        let extra = format!("threshold {:.4}", op.threshold);
+        let extra = format!("threshold {:.4} ({here})", op.threshold);
         summary_row(s, r, &name, Some(op.sensitivity), &m, &extra);
     }
     if let Some(op) = &r.specificity_at_sensitivity {
         let m = BinaryMetric::SpecificityAtSensitivity { target: op.target };
         let name = format!("specificity @ sens {}", op.target);
-        let extra = format!("threshold {:.4}", op.threshold);
+        let extra = format!("threshold {:.4} ({here})", op.threshold);
         summary_row(s, r, &name, Some(op.specificity), &m, &extra);
     }
     if let Some(t) = &r.threshold {

@@ -298,7 +298,10 @@ mod tests {
         assert_eq!(lut.apply(1024), 0.0);
         assert_eq!(lut.apply(-2000), AIR_HU);
         let scaled = ModalityLut::new(p, 2.0, 0.5, None).unwrap();
-        assert_eq!((scaled.apply(0), scaled.apply(4095)), (0.5, 2.0 * 4095.0 + 0.5));
+        assert_eq!(
+            (scaled.apply(0), scaled.apply(4095)),
+            (0.5, 2.0 * 4095.0 + 0.5)
+        );
         let err = ModalityLut::new(p, 0.0, 5.0, None).unwrap_err();
         assert!(err.to_string().contains("RescaleSlope"), "{err}");
         assert_eq!(i16::from_value(40000.0), (i16::MAX, true));

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::auroc::auroc_tally;
 use crate::average_precision::average_precision_tally;
 use crate::calibration::{brier_tally, ece_tally};
-use crate::confusion::{counts_at, counts_top_groups};
+use crate::confusion::{
+    ConfusionMetrics, WeightedCounts, counts_at, counts_at_cuts, counts_top_groups,
+};
 use crate::operating_point::{best_sensitivity_at_specificity, groups_for_sensitivity};
 use crate::ranked::Tally;
 
@@ -93,6 +95,75 @@ impl ThresholdStatistic {
     }
 }
 
+impl ThresholdStatistic {
+    /// This statistic of a confusion matrix's metrics.
+    pub(crate) fn of(self, m: &ConfusionMetrics) -> Option<f64> {
+        match self {
+            Self::Accuracy => m.accuracy,
+            Self::Precision => m.precision,
+            Self::Sensitivity => m.sensitivity,
+            Self::Specificity => m.specificity,
+            Self::Npv => m.npv,
+            Self::F1 => m.f1,
+            Self::BalancedAccuracy => m.balanced_accuracy,
+            Self::Mcc => m.mcc,
+        }
+    }
+}
+
+/// Several statistics evaluated together on every tally of a bootstrap: the groups a
+/// threshold calls positive are fixed by the distinct scores, so the confusion counts
+/// of all statistics at thresholds are summed in one pass per tally, however many
+/// statistics and thresholds there are.
+pub(crate) struct MetricSet<'a> {
+    metrics: &'a [BinaryMetric],
+    distinct: &'a [f64],
+    /// Ascending group counts at which confusion counts are needed.
+    cuts: Vec<usize>,
+    /// For each statistic at a threshold, its index in `cuts`.
+    cut_of: Vec<Option<usize>>,
+}
+
+impl<'a> MetricSet<'a> {
+    /// The plan for `metrics` over tallies of the scores `distinct` (descending).
+    pub(crate) fn new(metrics: &'a [BinaryMetric], distinct: &'a [f64]) -> Self {
+        let group_count = |m: &BinaryMetric| match *m {
+            BinaryMetric::AtThreshold { threshold, .. } => {
+                Some(distinct.partition_point(|&s| s >= threshold))
+            }
+            _ => None,
+        };
+        let mut cuts: Vec<usize> = metrics.iter().filter_map(group_count).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let cut_of = metrics
+            .iter()
+            .map(|m| group_count(m).and_then(|k| cuts.binary_search(&k).ok()))
+            .collect();
+        Self {
+            metrics,
+            distinct,
+            cuts,
+            cut_of,
+        }
+    }
+
+    /// Every statistic of tally `t`, in the order given; `counts` is scratch space.
+    pub(crate) fn eval(&self, t: &Tally, counts: &mut Vec<WeightedCounts>) -> Vec<Option<f64>> {
+        counts_at_cuts(t, &self.cuts, counts);
+        self.metrics
+            .iter()
+            .zip(&self.cut_of)
+            .map(|(m, cut)| match (m, cut) {
+                (BinaryMetric::AtThreshold { statistic, .. }, Some(c)) => {
+                    statistic.of(&counts[*c].metrics())
+                }
+                _ => m.eval(t, self.distinct),
+            })
+            .collect()
+    }
+}
+
 impl BinaryMetric {
     /// A readable, unique name, e.g. `auroc`, `sensitivity@specificity=0.95`,
     /// `f1@threshold=0.5`.
@@ -139,19 +210,7 @@ impl BinaryMetric {
             Self::AtThreshold {
                 threshold,
                 statistic,
-            } => {
-                let m = counts_at(t, distinct, threshold).metrics();
-                match statistic {
-                    ThresholdStatistic::Accuracy => m.accuracy,
-                    ThresholdStatistic::Precision => m.precision,
-                    ThresholdStatistic::Sensitivity => m.sensitivity,
-                    ThresholdStatistic::Specificity => m.specificity,
-                    ThresholdStatistic::Npv => m.npv,
-                    ThresholdStatistic::F1 => m.f1,
-                    ThresholdStatistic::BalancedAccuracy => m.balanced_accuracy,
-                    ThresholdStatistic::Mcc => m.mcc,
-                }
-            }
+            } => statistic.of(&counts_at(t, distinct, threshold).metrics()),
             Self::Brier => brier_tally(t, distinct),
             Self::Ece { n_bins } => ece_tally(t, distinct, n_bins.max(1)),
         }

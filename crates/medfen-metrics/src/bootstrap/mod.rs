@@ -24,6 +24,8 @@ pub use clusters::Clusters;
 pub use interval::IntervalMethod;
 pub use metric::{BinaryMetric, ThresholdStatistic};
 
+use metric::MetricSet;
+
 use crate::error::{Error, Result, check_len};
 use crate::ranked::RankedScores;
 use resample::Resampler;
@@ -132,11 +134,95 @@ pub struct MetricInterval {
     /// The interval method actually used.
     pub method: IntervalMethod,
     /// Replicates in which the statistic was defined.
-    pub n_valid: usize,
-    /// Replicates in which it was undefined (e.g. no positives drawn).
-    pub n_degenerate: usize,
+    pub n_valid_replicates: usize,
+    /// Replicates dropped because the statistic was undefined in them (e.g. no
+    /// positives drawn).
+    pub n_dropped_replicates: usize,
+    /// True when the interval must not be read as informative: its bounds coincide
+    /// (e.g. every replicate separates perfectly), it rests on fewer than
+    /// [`MIN_INFORMATIVE_REPLICATES`] valid replicates, replicates were dropped, or
+    /// there is no interval at all. `degenerate_reason` says which.
+    pub degenerate: bool,
+    /// Why the interval is degenerate (`None` exactly when `degenerate` is false).
+    pub degenerate_reason: Option<String>,
     /// Why an interval is missing, or why BCa fell back to percentile.
     pub note: Option<String>,
+}
+
+/// Fewer valid replicates than this make an interval degenerate.
+pub const MIN_INFORMATIVE_REPLICATES: usize = 100;
+
+impl MetricInterval {
+    /// Sets `degenerate` and `degenerate_reason` from the interval and its replicate
+    /// counts.
+    fn flag_degeneracy(&mut self) {
+        let mut reasons = Vec::new();
+        match (self.estimate, self.lower.zip(self.upper)) {
+            (None, _) => {
+                self.degenerate = true;
+                self.degenerate_reason = Some("undefined on the original data".to_owned());
+                return;
+            }
+            (Some(_), None) => reasons.push(format!(
+                "no interval: only {} replicate(s) where the statistic is defined",
+                self.n_valid_replicates
+            )),
+            // Equal up to rounding (an AP of 1 is a sum of ratios).
+            (Some(est), Some((lo, hi))) if (hi - lo).abs() <= 1e-12 * hi.abs().max(1.0) => {
+                reasons.push(if self.metric == BinaryMetric::Auroc && lo == 1.0 {
+                    "every replicate separates perfectly".to_owned()
+                } else {
+                    format!("every replicate gives {est:.3}")
+                });
+            }
+            _ => {}
+        }
+        if self.lower.is_some() && self.n_valid_replicates < MIN_INFORMATIVE_REPLICATES {
+            reasons.push(format!(
+                "rests on {} valid replicates (fewer than {MIN_INFORMATIVE_REPLICATES})",
+                self.n_valid_replicates
+            ));
+        }
+        if self.n_dropped_replicates > 0 {
+            reasons.push(format!(
+                "{} of {} replicates dropped (the statistic is undefined in them)",
+                self.n_dropped_replicates,
+                self.n_dropped_replicates + self.n_valid_replicates
+            ));
+        }
+        self.degenerate = !reasons.is_empty();
+        self.degenerate_reason = self.degenerate.then(|| reasons.join("; "));
+    }
+}
+
+/// `0.912 [0.850, 0.960]`; a degenerate interval says so and why
+/// (`1.000 [1.000, 1.000] degenerate: every replicate separates perfectly`); an
+/// undefined statistic is `undefined`, never NaN.
+impl std::fmt::Display for MetricInterval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.bounds_text(), self.degenerate_text())
+    }
+}
+
+impl MetricInterval {
+    /// `0.912 [0.850, 0.960]`: the estimate and its bounds (`undefined` for an undefined
+    /// estimate; no bounds without an interval).
+    pub fn bounds_text(&self) -> String {
+        let estimate = self
+            .estimate
+            .map_or_else(|| "undefined".to_owned(), |est| format!("{est:.3}"));
+        match self.lower.zip(self.upper) {
+            Some((lo, hi)) => format!("{estimate} [{lo:.3}, {hi:.3}]"),
+            None => estimate,
+        }
+    }
+
+    /// ` degenerate: <why>` for a degenerate interval, else an empty string.
+    pub fn degenerate_text(&self) -> String {
+        self.degenerate_reason
+            .as_deref()
+            .map_or_else(String::new, |why| format!(" degenerate: {why}"))
+    }
 }
 
 /// A cluster bootstrap of several statistics on one prediction set.
@@ -181,7 +267,7 @@ pub struct BootstrapReport {
 /// // The positive at 0.5 ties one negative and beats six; the others beat all seven.
 /// assert_eq!(auc.estimate, Some((4.0 * 7.0 + 6.5) / 35.0));
 /// assert!(auc.lower.unwrap() <= auc.estimate.unwrap() && auc.estimate.unwrap() <= auc.upper.unwrap());
-/// assert_eq!((report.n_clusters, auc.n_degenerate), (6, 0));
+/// assert_eq!((report.n_clusters, auc.n_dropped_replicates), (6, 0));
 /// # Ok::<(), medfen_metrics::Error>(())
 /// ```
 pub fn cluster_bootstrap(
@@ -194,22 +280,11 @@ pub fn cluster_bootstrap(
     config.validate()?;
     let ranked = prepare(labels, scores, clusters, metrics)?;
     let resampler = Resampler::new(&ranked, labels, clusters, config.stratified, config.seed);
-    let values = replicate_values(&ranked, &resampler, config.replicates, &|t, d| {
-        metrics.iter().map(|m| m.eval(t, d)).collect()
-    });
-    let full = ranked.tally();
-    let estimates: Vec<Option<f64>> = metrics
-        .iter()
-        .map(|m| m.eval(&full, ranked.distinct_scores()))
-        .collect();
-    let jackknife = (config.interval == IntervalMethod::Bca).then(|| {
-        jackknife_values(&resampler, metrics.len(), |t| {
-            metrics
-                .iter()
-                .map(|m| m.eval(t, ranked.distinct_scores()))
-                .collect()
-        })
-    });
+    let set = MetricSet::new(metrics, ranked.distinct_scores());
+    let values = replicate_values(&ranked, &resampler, config.replicates, &set);
+    let estimates = set.eval(&ranked.tally(), &mut Vec::new());
+    let jackknife = (config.interval == IntervalMethod::Bca)
+        .then(|| jackknife_values(&resampler, metrics.len(), &set));
     let metrics = metrics
         .iter()
         .enumerate()
@@ -293,6 +368,10 @@ pub fn paired_bootstrap(
     let ranked_b = prepare(labels, scores_b, clusters, metrics)?;
     let res_a = Resampler::new(&ranked_a, labels, clusters, config.stratified, config.seed);
     let res_b = Resampler::new(&ranked_b, labels, clusters, config.stratified, config.seed);
+    let (set_a, set_b) = (
+        MetricSet::new(metrics, ranked_a.distinct_scores()),
+        MetricSet::new(metrics, ranked_b.distinct_scores()),
+    );
     let n_clusters = clusters.n_clusters();
     let values: Vec<Vec<(Option<f64>, Option<f64>)>> = (0..config.replicates as u64)
         .into_par_iter()
@@ -302,46 +381,34 @@ pub fn paired_bootstrap(
                     vec![0u32; n_clusters],
                     ranked_a.empty_tally(),
                     ranked_b.empty_tally(),
+                    Vec::new(),
                 )
             },
-            |(counts, ta, tb), r| {
+            |(counts, ta, tb, scratch), r| {
                 res_a.draw(r, counts);
                 res_a.tally_into(counts, ta);
                 res_b.tally_into(counts, tb);
-                metrics
-                    .iter()
-                    .map(|m| {
-                        (
-                            m.eval(ta, ranked_a.distinct_scores()),
-                            m.eval(tb, ranked_b.distinct_scores()),
-                        )
-                    })
-                    .collect()
+                let a = set_a.eval(ta, scratch);
+                let b = set_b.eval(tb, scratch);
+                a.into_iter().zip(b).collect()
             },
         )
         .collect();
-    let (full_a, full_b) = (ranked_a.tally(), ranked_b.tally());
+    let (full_a, full_b) = (
+        set_a.eval(&ranked_a.tally(), &mut Vec::new()),
+        set_b.eval(&ranked_b.tally(), &mut Vec::new()),
+    );
     let jackknife = (config.interval == IntervalMethod::Bca).then(|| {
-        let a = jackknife_values(&res_a, metrics.len(), |t| {
-            metrics
-                .iter()
-                .map(|m| m.eval(t, ranked_a.distinct_scores()))
-                .collect()
-        });
-        let b = jackknife_values(&res_b, metrics.len(), |t| {
-            metrics
-                .iter()
-                .map(|m| m.eval(t, ranked_b.distinct_scores()))
-                .collect()
-        });
-        (a, b)
+        (
+            jackknife_values(&res_a, metrics.len(), &set_a),
+            jackknife_values(&res_b, metrics.len(), &set_b),
+        )
     });
     let metrics = metrics
         .iter()
         .enumerate()
         .map(|(j, m)| {
-            let ea = m.eval(&full_a, ranked_a.distinct_scores());
-            let eb = m.eval(&full_b, ranked_b.distinct_scores());
+            let (ea, eb) = (full_a[j], full_b[j]);
             let diff = |pair: &(Option<f64>, Option<f64>)| pair.0.zip(pair.1).map(|(a, b)| a - b);
             let column: Vec<Option<f64>> = values.iter().map(|row| diff(&row[j])).collect();
             let jack = jackknife.as_ref().map(|(a, b)| {
@@ -409,25 +476,22 @@ fn prepare(
     Ok(ranked)
 }
 
-/// Evaluates every requested statistic of a tally (with the distinct scores).
-type TallyEval<'a> = dyn Fn(&crate::ranked::Tally, &[f64]) -> Vec<Option<f64>> + Sync + 'a;
-
 /// Replicate values, `values[r][metric]`, computed in parallel.
 fn replicate_values(
     ranked: &RankedScores,
     resampler: &Resampler<'_>,
     replicates: usize,
-    eval: &TallyEval<'_>,
+    set: &MetricSet<'_>,
 ) -> Vec<Vec<Option<f64>>> {
     let n_clusters = resampler.n_clusters();
     (0..replicates as u64)
         .into_par_iter()
         .map_init(
-            || (vec![0u32; n_clusters], ranked.empty_tally()),
-            |(counts, tally), r| {
+            || (vec![0u32; n_clusters], ranked.empty_tally(), Vec::new()),
+            |(counts, tally, scratch), r| {
                 resampler.draw(r, counts);
                 resampler.tally_into(counts, tally);
-                eval(tally, ranked.distinct_scores())
+                set.eval(tally, scratch)
             },
         )
         .collect()
@@ -437,11 +501,12 @@ fn replicate_values(
 fn jackknife_values(
     resampler: &Resampler<'_>,
     n_metrics: usize,
-    eval: impl Fn(&crate::ranked::Tally) -> Vec<Option<f64>>,
+    set: &MetricSet<'_>,
 ) -> Vec<Vec<Option<f64>>> {
     let mut out = Vec::with_capacity(resampler.n_clusters());
+    let mut scratch = Vec::new();
     resampler.for_each_leave_one_out(|_, t| {
-        let v = eval(t);
+        let v = set.eval(t, &mut scratch);
         debug_assert_eq!(v.len(), n_metrics);
         out.push(v);
     });
@@ -468,18 +533,22 @@ fn summarise(
         upper: None,
         std_error: interval::std_dev(&valid),
         method: IntervalMethod::Percentile,
-        n_valid,
-        n_degenerate: column.len() - n_valid,
+        n_valid_replicates: n_valid,
+        n_dropped_replicates: column.len() - n_valid,
+        degenerate: false,
+        degenerate_reason: None,
         note: None,
     };
     let Some(est) = estimate else {
         out.note = Some("undefined on the original data".into());
+        out.flag_degeneracy();
         return out;
     };
     if n_valid < 2 {
         out.note = Some(format!(
             "only {n_valid} replicate(s) where the statistic is defined"
         ));
+        out.flag_degeneracy();
         return out;
     }
     let (mut lo, mut hi) = interval::percentile(&valid, config.level);
@@ -503,5 +572,6 @@ fn summarise(
     }
     out.lower = Some(lo);
     out.upper = Some(hi);
+    out.flag_degeneracy();
     out
 }

@@ -50,6 +50,68 @@ impl TwoEarSim {
     }
 }
 
+/// Two-ear exams of patients of whom a share came back for a second exam:
+/// `score = mu * label + u_patient + v_exam + e_ear`. A patient is diseased with
+/// probability 1/2 (ears then positive with probability 0.7, else 0.15) in every exam,
+/// so a patient's exams are correlated through both the label and `u`.
+pub struct RepeatPatientSim {
+    pub mu: f64,
+    pub sigma_patient: f64,
+    pub sigma_exam: f64,
+    pub sigma_ear: f64,
+    /// Share of patients with two exams (the rest have one).
+    pub repeat_share: f64,
+}
+
+pub struct PatientDataset {
+    pub labels: Vec<bool>,
+    pub scores: Vec<f64>,
+    pub exams: Vec<u32>,
+    pub patients: Vec<u32>,
+}
+
+impl RepeatPatientSim {
+    /// AUROC for a positive and a negative ear of different patients.
+    pub fn true_auroc(&self) -> f64 {
+        let var = self.sigma_patient.powi(2) + self.sigma_exam.powi(2) + self.sigma_ear.powi(2);
+        phi(self.mu / (2.0 * var).sqrt())
+    }
+
+    pub fn draw(&self, n_patients: usize, seed: u64) -> PatientDataset {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut d = PatientDataset {
+            labels: Vec::new(),
+            scores: Vec::new(),
+            exams: Vec::new(),
+            patients: Vec::new(),
+        };
+        let mut exam = 0u32;
+        for patient in 0..n_patients as u32 {
+            let diseased = uniform(&mut rng) < 0.5;
+            let u = self.sigma_patient * normal(&mut rng);
+            let n_exams = if uniform(&mut rng) < self.repeat_share {
+                2
+            } else {
+                1
+            };
+            for _ in 0..n_exams {
+                let v = self.sigma_exam * normal(&mut rng);
+                for _ in 0..2 {
+                    let label = uniform(&mut rng) < if diseased { 0.7 } else { 0.15 };
+                    let e = self.sigma_ear * normal(&mut rng);
+                    d.labels.push(label);
+                    d.scores
+                        .push(self.mu * f64::from(u8::from(label)) + u + v + e);
+                    d.exams.push(exam);
+                    d.patients.push(patient);
+                }
+                exam += 1;
+            }
+        }
+        d
+    }
+}
+
 pub fn uniform(rng: &mut ChaCha8Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }

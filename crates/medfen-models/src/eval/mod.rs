@@ -1,8 +1,10 @@
 //! `medfen eval`: predictions of a run's checkpoint on val or test, written as a
-//! [`medfen_tasks::PredictionTable`] (CSV and Parquet) with the attention top-k slices, and metrics
-//! with exam-clustered bootstrap intervals ([`EvalReport`], `metrics.json`). Operating
-//! thresholds are chosen on val, frozen into the run ([`Thresholds`]) and applied
-//! unchanged to test.
+//! [`medfen_tasks::PredictionTable`] (CSV and Parquet) with the attention top-k slices
+//! and each ear's `patient_key`, and metrics with bootstrap intervals that resample
+//! patients by default ([`ClusterUnit`]; [`EvalReport`], `metrics.json`). Operating
+//! thresholds are chosen on val, frozen into the run with the hash of the checkpoint
+//! they were chosen for ([`Thresholds`]) and applied unchanged to test, where they are
+//! the headline ("pre-specified"); operating points re-chosen on test are exploratory.
 
 mod rows;
 mod thresholds;
@@ -13,8 +15,9 @@ use std::sync::Arc;
 use medfen_cache::CacheReader;
 use medfen_metrics::{
     BootstrapConfig, Clusters, ReportOptions, ThresholdRule, ThresholdSource, binary_report,
+    choose_threshold,
 };
-use medfen_tasks::{EvalReport, SplitFolder, SplitName, Task, TaskKind, Thresholds};
+use medfen_tasks::{ClusterUnit, EvalReport, SplitFolder, SplitName, Task, TaskKind, Thresholds};
 use serde::Serialize;
 use tch::Device;
 
@@ -44,16 +47,17 @@ pub struct EvalOptions {
     pub replicates: usize,
     /// Rule that chooses the operating threshold on val.
     pub threshold_rule: ThresholdRule,
+    /// What the intervals resample (default: patients).
+    pub cluster: ClusterUnit,
     /// Batch size (default: the run's).
     pub batch_size: Option<usize>,
 }
 
-/// Loads a run's configuration and the weights of `checkpoint` (`best` or `last`).
+/// The file of checkpoint `which` (`best` or `last`) of a run.
 ///
 /// # Errors
-/// Not a run folder; a missing checkpoint; weights that do not fit the run's model.
-pub fn load_run_model(run: &Path, which: &str, device: Device) -> Result<(TrainConfig, Model)> {
-    let config = read_run_config(run)?;
+/// Another name; a checkpoint the run has not written yet.
+pub fn checkpoint_file(run: &Path, which: &str) -> Result<PathBuf> {
     if which != "best" && which != "last" {
         return Err(Error::Config(format!(
             "--checkpoint {which}: expected best or last"
@@ -66,6 +70,16 @@ pub fn load_run_model(run: &Path, which: &str, device: Device) -> Result<(TrainC
             "no such checkpoint: the run has not finished an epoch (resume it with `medfen train --resume`)",
         ));
     }
+    Ok(path)
+}
+
+/// Loads a run's configuration and the weights of `checkpoint` (`best` or `last`).
+///
+/// # Errors
+/// Not a run folder; a missing checkpoint; weights that do not fit the run's model.
+pub fn load_run_model(run: &Path, which: &str, device: Device) -> Result<(TrainConfig, Model)> {
+    let config = read_run_config(run)?;
+    let path = checkpoint_file(run, which)?;
     let mut model = Model::new(&config.model, device);
     checkpoint::load(&mut model.vs, &path)?;
     Ok((config, model))
@@ -120,11 +134,15 @@ struct Evaluation {
     ears: Vec<CachedEar>,
     /// Each ear's probabilities (binary: one; else one per class) and attention.
     scores: Vec<crate::train::EarScore>,
+    /// SHA-256 of the checkpoint's file.
+    checkpoint_sha256: String,
 }
 
 impl Evaluation {
     fn load(options: &EvalOptions) -> Result<Self> {
         let (config, model) = load_run_model(&options.run, &options.checkpoint, options.device)?;
+        let checkpoint_sha256 =
+            medfen_io::file_sha256(&checkpoint_file(&options.run, &options.checkpoint)?)?;
         let task = resolve_task(&config)?;
         let reader = Arc::new(open_matching_cache(
             &options.run,
@@ -150,6 +168,7 @@ impl Evaluation {
             reader,
             ears,
             scores,
+            checkpoint_sha256,
         })
     }
 
@@ -162,18 +181,18 @@ impl Evaluation {
 ///
 /// # Errors
 /// Run, cache, split or metric errors; a test evaluation whose val thresholds cannot be
-/// chosen (val has one class only).
+/// chosen (val has one class only) or were chosen on other weights of the checkpoint.
 pub fn evaluate(options: &EvalOptions) -> Result<EvalReport> {
     let ev = Evaluation::load(options)?;
     // Thresholds come from val: choose them first when evaluating another split.
     let frozen = match options.split {
         SplitName::Val => None,
-        _ if ev.binary() => Some(thresholds::frozen(options)?),
+        _ if ev.binary() => Some(thresholds::frozen(options, &ev.checkpoint_sha256)?),
         _ => None,
     };
     let (targets, rows) = task_rows(&ev.ears, &ev.task);
-    let ids: Vec<u64> = rows.iter().map(|&i| ev.ears[i].exam_id).collect();
-    let clusters = Clusters::from_ids(&ids);
+    let in_task: Vec<&CachedEar> = rows.iter().map(|&i| &ev.ears[i]).collect();
+    let clusters = clusters_of(&in_task, options.cluster);
     let out_dir = EvalReport::dir(&options.run, options.split.name(), &options.checkpoint);
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
     let mut report = EvalReport {
@@ -183,11 +202,14 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport> {
         task: ev.task.name.clone(),
         ears: ev.ears.len(),
         ears_in_task: rows.len(),
-        exams: clusters.n_clusters(),
+        exams: count_distinct(in_task.iter().map(|e| e.exam_id)),
+        patients: count_distinct(in_task.iter().map(|e| e.patient_key.as_str())),
+        cluster: options.cluster,
+        clusters: clusters.n_clusters(),
         class_counts: class_counts(&ev.ears, &ev.task),
         thresholds: None,
         binary: None,
-        at_val_95_specificity: None,
+        youden_here: None,
         multiclass: None,
         one_vs_rest: Vec::new(),
         predictions: [
@@ -221,8 +243,28 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport> {
     Ok(report)
 }
 
+/// The resampling units of the ears in the task.
+fn clusters_of(ears: &[&CachedEar], unit: ClusterUnit) -> Clusters {
+    match unit {
+        ClusterUnit::Patient => {
+            let keys: Vec<&str> = ears.iter().map(|e| e.patient_key.as_str()).collect();
+            Clusters::from_ids(&keys)
+        }
+        ClusterUnit::Exam => {
+            let ids: Vec<u64> = ears.iter().map(|e| e.exam_id).collect();
+            Clusters::from_ids(&ids)
+        }
+        ClusterUnit::Ear => Clusters::singletons(ears.len()),
+    }
+}
+
+fn count_distinct<T: Ord>(values: impl Iterator<Item = T>) -> usize {
+    values.collect::<std::collections::BTreeSet<T>>().len()
+}
+
 /// The binary report at the frozen (or, on val, newly chosen) thresholds; returns each
-/// ear's predicted class.
+/// ear's predicted class. On any split but val the frozen thresholds are pre-specified:
+/// reported first, with their own intervals.
 fn binary_metrics(
     ev: &Evaluation,
     options: &EvalOptions,
@@ -234,32 +276,31 @@ fn binary_metrics(
 ) -> Result<Vec<usize>> {
     let labels: Vec<bool> = targets.iter().map(|&t| t == 1).collect();
     let probs: Vec<f64> = rows.iter().map(|&i| ev.scores[i].probs[0]).collect();
-    let (frozen, source) = if let Some(t) = frozen {
-        let source = ThresholdSource::Frozen {
-            chosen: t.operating.clone(),
-        };
-        (t, source)
+    let mut opts = ReportOptions::new().with_bootstrap(bootstrap);
+    let thresholds = if let Some(t) = frozen {
+        opts = opts
+            .with_threshold(ThresholdSource::Frozen {
+                chosen: t.operating.clone(),
+            })
+            .with_pre_specified(format!("{} on val", t.operating.rule), t.operating.clone());
+        if let Some(at_95) = &t.at_95_specificity {
+            opts = opts.with_pre_specified("95% specificity on val", at_95.clone());
+        }
+        t
     } else {
-        let t = thresholds::choose_on_val(&labels, &probs, options)?;
+        let t = thresholds::choose_on_val(&labels, &probs, options, &ev.checkpoint_sha256)?;
         t.write(&options.run)?;
-        let source = ThresholdSource::Rule {
+        opts = opts.with_threshold(ThresholdSource::Rule {
             rule: options.threshold_rule,
-        };
-        (t, source)
+        });
+        t
     };
-    let opts = ReportOptions::new()
-        .with_threshold(source)
-        .with_bootstrap(bootstrap);
     if !rows.is_empty() {
         report.binary = Some(binary_report(&labels, &probs, Some(clusters), &opts)?);
-        report.at_val_95_specificity = frozen
-            .at_95_specificity
-            .as_ref()
-            .map(|c| c.apply(&labels, &probs))
-            .transpose()?;
+        report.youden_here = choose_threshold(&labels, &probs, ThresholdRule::Youden).ok();
     }
-    let t = frozen.operating.threshold;
-    report.thresholds = Some(frozen);
+    let t = thresholds.operating.threshold;
+    report.thresholds = Some(thresholds);
     Ok(ev
         .scores
         .iter()

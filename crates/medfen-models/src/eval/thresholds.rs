@@ -15,6 +15,7 @@ pub(super) fn choose_on_val(
     labels: &[bool],
     probs: &[f64],
     options: &EvalOptions,
+    checkpoint_sha256: &str,
 ) -> Result<Thresholds> {
     let operating = choose_threshold(labels, probs, options.threshold_rule)?;
     let at_95 = choose_threshold(
@@ -28,6 +29,7 @@ pub(super) fn choose_on_val(
     Ok(Thresholds {
         format: Thresholds::FORMAT.tag(),
         checkpoint: options.checkpoint.clone(),
+        checkpoint_sha256: checkpoint_sha256.to_owned(),
         chosen_on: "val".into(),
         operating,
         at_95_specificity: at_95,
@@ -36,11 +38,18 @@ pub(super) fn choose_on_val(
 
 /// The run's frozen val thresholds for this checkpoint; evaluates val first when there
 /// are none yet (or they belong to another checkpoint or rule).
-pub(super) fn frozen(options: &EvalOptions) -> Result<Thresholds> {
+///
+/// # Errors
+/// Thresholds of this checkpoint and rule chosen on other weights (the run was trained
+/// further since): the caller must rerun `medfen eval --split val`.
+pub(super) fn frozen(options: &EvalOptions, checkpoint_sha256: &str) -> Result<Thresholds> {
     if let Some(t) = Thresholds::read(&options.run)?
         && t.checkpoint == options.checkpoint
         && t.operating.rule == options.threshold_rule
     {
+        if let Some(why) = t.mismatch(&options.checkpoint, checkpoint_sha256) {
+            return Err(Error::data(Thresholds::path(&options.run), why));
+        }
         return Ok(t);
     }
     tracing::info!(
