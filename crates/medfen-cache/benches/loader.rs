@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use medfen_cache::{Augment, CacheReader, make_batch_into};
+use medfen_cache::{Augment, CacheReader, EpochPosition, make_batch_into};
 
 /// Ears per batch, in the loader cases and in the batch copy.
 const BATCH: usize = 8;
@@ -141,10 +141,10 @@ fn loader_case(reader: &CacheReader, aug: &Augment, pool: &rayon::ThreadPool) ->
     let mut epoch = 0;
     let mut buffer = Vec::new();
     while start.elapsed().as_secs_f64() < 2.0 {
-        for chunk in records.chunks(BATCH) {
-            let b = pool.install(|| {
-                make_batch_into(reader, chunk, aug, 1, epoch, std::mem::take(&mut buffer))
-            });
+        for (b, chunk) in records.chunks(BATCH).enumerate() {
+            let at = EpochPosition::start(1, epoch).advanced(b * BATCH);
+            let b = pool
+                .install(|| make_batch_into(reader, chunk, aug, at, std::mem::take(&mut buffer)));
             std::hint::black_box(&b);
             buffer = b.data;
             ears += chunk.len();

@@ -49,8 +49,8 @@ mod store;
 pub use augment::{Augment, AugmentPreset, augment_record};
 pub use error::{Error, Result};
 pub use loader::{
-    Batch, CacheReader, Loader, SamplerKind, double_correction_warning, epoch_order, make_batch,
-    make_batch_into,
+    Batch, CacheReader, EpochPosition, Loader, SamplerKind, double_correction_warning, epoch_order,
+    make_batch, make_batch_into,
 };
 pub use maintain::{GcReport, VerifyReport, gc_caches, verify_cache};
 pub use roi::{

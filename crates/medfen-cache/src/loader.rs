@@ -230,15 +230,53 @@ pub fn double_correction_warning(
     )
 }
 
-/// Makes one batch (samples in parallel).
+/// Where a batch's samples sit in an epoch. Each sample's augmentation is drawn from
+/// (seed, epoch, its position in the epoch's order), never from its record: an ear a
+/// sampler draws twice in one epoch (class-balanced sampling draws with replacement) is
+/// augmented differently each time, and a resumed epoch draws what the uninterrupted
+/// one did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochPosition {
+    /// The run's seed.
+    pub seed: u64,
+    /// The epoch.
+    pub epoch: u64,
+    /// Position of the batch's first sample in the epoch's order.
+    pub first: u64,
+}
+
+impl EpochPosition {
+    /// The start of epoch `epoch`.
+    pub fn start(seed: u64, epoch: u64) -> Self {
+        Self {
+            seed,
+            epoch,
+            first: 0,
+        }
+    }
+
+    /// The same epoch, `n` samples further.
+    pub fn advanced(self, n: usize) -> Self {
+        Self {
+            first: self.first + n as u64,
+            ..self
+        }
+    }
+
+    /// The random key of sample `j` of the batch.
+    fn key(self, j: usize) -> (u64, u64, u64) {
+        (self.seed, self.epoch, self.first + j as u64)
+    }
+}
+
+/// Makes one batch (samples in parallel) of the `records` found at `at` in the epoch.
 pub fn make_batch(
     reader: &CacheReader,
     records: &[usize],
     aug: &Augment,
-    seed: u64,
-    epoch: u64,
+    at: EpochPosition,
 ) -> Batch {
-    make_batch_into(reader, records, aug, seed, epoch, Vec::new())
+    make_batch_into(reader, records, aug, at, Vec::new())
 }
 
 /// [`make_batch`] writing into `buffer` (its allocation is reused: fresh multi-megabyte
@@ -247,8 +285,7 @@ pub fn make_batch_into(
     reader: &CacheReader,
     records: &[usize],
     aug: &Augment,
-    seed: u64,
-    epoch: u64,
+    at: EpochPosition,
     mut buffer: Vec<f32>,
 ) -> Batch {
     let spec = reader.spec();
@@ -265,20 +302,20 @@ pub fn make_batch_into(
     // Costly samples (those with an affine) first, one sample per task: the threads
     // then end the batch on cheap samples and finish together (in input order, a thread
     // could be left with two costly ones while the other waits).
-    let mut jobs: Vec<(usize, &mut [f32])> =
-        records.iter().copied().zip(data.chunks_mut(per)).collect();
-    jobs.sort_by_key(|&(i, _)| std::cmp::Reverse(sample_cost(aug, spec, (seed, epoch, i as u64))));
-    jobs.into_par_iter().with_max_len(1).for_each(|(i, out)| {
-        augment_record(
-            reader.record_bytes(i),
-            spec,
-            aug,
-            seed,
-            epoch,
-            i as u64,
-            out,
-        );
-    });
+    let mut jobs: Vec<(usize, usize, &mut [f32])> = records
+        .iter()
+        .copied()
+        .zip(data.chunks_mut(per))
+        .enumerate()
+        .map(|(j, (i, out))| (j, i, out))
+        .collect();
+    jobs.sort_by_key(|&(j, _, _)| std::cmp::Reverse(sample_cost(aug, spec, at.key(j))));
+    jobs.into_par_iter()
+        .with_max_len(1)
+        .for_each(|(j, i, out)| {
+            let (seed, epoch, sample) = at.key(j);
+            augment_record(reader.record_bytes(i), spec, aug, seed, epoch, sample, out);
+        });
     Batch {
         data,
         shape: [
@@ -302,22 +339,23 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// Starts making the batches of `order` (record indices) in groups of `batch_size`.
+    /// Starts making the batches of `order` (record indices, the part of the epoch's
+    /// order from position `at.first` on) in groups of `batch_size`.
     pub fn start(
         reader: Arc<CacheReader>,
         order: Vec<usize>,
         batch_size: usize,
         aug: Augment,
-        seed: u64,
-        epoch: u64,
+        at: EpochPosition,
         prefetch: usize,
     ) -> Self {
         let (tx, rx) = sync_channel(prefetch.max(1));
         let (free, free_rx) = std::sync::mpsc::channel::<Vec<f32>>();
         let worker = std::thread::spawn(move || {
-            for chunk in order.chunks(batch_size.max(1)) {
+            let size = batch_size.max(1);
+            for (b, chunk) in order.chunks(size).enumerate() {
                 let buffer = free_rx.try_recv().unwrap_or_default();
-                let batch = make_batch_into(&reader, chunk, &aug, seed, epoch, buffer);
+                let batch = make_batch_into(&reader, chunk, &aug, at.advanced(b * size), buffer);
                 if tx.send(batch).is_err() {
                     break; // the consumer went away
                 }

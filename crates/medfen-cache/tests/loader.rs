@@ -6,8 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use medfen_cache::{
-    Augment, CacheReader, CacheSpec, Loader, SamplerKind, augment_record, build_cache,
-    double_correction_warning, epoch_order, make_batch, make_batch_into,
+    Augment, CacheReader, CacheSpec, EpochPosition, Loader, SamplerKind, augment_record,
+    build_cache, double_correction_warning, epoch_order, make_batch, make_batch_into,
 };
 
 fn spec(k: usize, s: usize) -> CacheSpec {
@@ -136,13 +136,25 @@ fn batches_from_the_memory_map_are_deterministic_and_prefetched() {
     );
 
     let aug = Augment::default();
-    let a = make_batch(&reader, &[0, 5, 7], &aug, 11, 2);
-    let b = make_batch(&reader, &[0, 5, 7], &aug, 11, 2);
+    let at = EpochPosition::start(11, 2);
+    let a = make_batch(&reader, &[0, 5, 7], &aug, at);
+    let b = make_batch(&reader, &[0, 5, 7], &aug, at);
     assert_eq!(a, b);
     assert_eq!(a.shape, [3, 1, 8, 32, 32]);
     assert!(a.data.iter().all(|v| (0.0..=1.0).contains(v)));
-    let c = make_batch(&reader, &[0, 5, 7], &aug, 11, 3);
+    let c = make_batch(&reader, &[0, 5, 7], &aug, EpochPosition::start(11, 3));
     assert_ne!(a.data, c.data, "another epoch, other draws");
+    // A record drawn twice in an epoch (class-balanced sampling draws with
+    // replacement) is augmented differently each time: the draw follows the sample's
+    // position, not its record.
+    let twice = make_batch(&reader, &[5, 5], &aug, at);
+    let per = twice.data.len() / 2;
+    assert_ne!(twice.data[..per], twice.data[per..]);
+    // ... and the position alone decides: record 5 at position 1 is the same sample in
+    // any batch.
+    assert_eq!(twice.data[per..], a.data[per..2 * per]);
+    let shifted = make_batch(&reader, &[5], &aug, at.advanced(1));
+    assert_eq!(shifted.data, a.data[per..2 * per]);
 
     let codes: Vec<Option<u8>> = reader.index().iter().map(|m| m.code).collect();
     let all: Vec<usize> = (0..reader.len()).collect();
@@ -155,22 +167,42 @@ fn batches_from_the_memory_map_are_deterministic_and_prefetched() {
         epoch_order(SamplerKind::Shuffle, &all, &codes, 11, 2)
     );
     let batches: Vec<_> =
-        Loader::start(Arc::clone(&reader), order.clone(), 5, aug.clone(), 11, 2, 2).collect();
+        Loader::start(Arc::clone(&reader), order.clone(), 5, aug.clone(), at, 2).collect();
     assert_eq!(batches.len(), 3);
-    assert_eq!(batches[1], make_batch(&reader, &order[5..10], &aug, 11, 2));
+    assert_eq!(
+        batches[1],
+        make_batch(&reader, &order[5..10], &aug, at.advanced(5))
+    );
+    // A resumed epoch (the order from position 5 on) makes the same batches.
+    let resumed: Vec<_> = Loader::start(
+        Arc::clone(&reader),
+        order[5..].to_vec(),
+        5,
+        aug.clone(),
+        at.advanced(5),
+        2,
+    )
+    .collect();
+    assert_eq!(resumed, batches[1..]);
     // Recycled buffers (bigger, holding old values) give the same batches: the last
     // batch (2 ears) is made in the buffer of a 5-ear one.
-    let mut recycling = Loader::start(Arc::clone(&reader), order.clone(), 5, aug.clone(), 11, 2, 1);
+    let mut recycling = Loader::start(Arc::clone(&reader), order.clone(), 5, aug.clone(), at, 1);
     let mut again = Vec::new();
     while let Some(b) = recycling.next() {
         again.push(b.clone());
         recycling.recycle(b);
     }
     assert_eq!(again, batches);
-    let reused = make_batch_into(&reader, &order[10..], &aug, 11, 2, vec![7.0; 10_000]);
+    let reused = make_batch_into(
+        &reader,
+        &order[10..],
+        &aug,
+        at.advanced(10),
+        vec![7.0; 10_000],
+    );
     assert_eq!(reused, batches[2]);
     // Dropping a loader early does not hang.
-    let mut early = Loader::start(reader, order, 1, aug, 11, 2, 1);
+    let mut early = Loader::start(reader, order, 1, aug, at, 1);
     assert!(early.next().is_some());
     drop(early);
 }

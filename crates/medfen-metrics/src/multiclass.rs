@@ -32,9 +32,12 @@ pub struct ClassMetrics {
 
 /// Averages over classes.
 ///
-/// Macro averages are unweighted means over the classes where the metric is defined;
-/// weighted averages weight by support. A class missing from an average is listed in
-/// [`MulticlassReport::undefined`], so nothing is silently dropped or counted as 0.
+/// Macro averages are unweighted means, weighted averages weight by support. Precision,
+/// recall and F1 average over the classes that occur (as truth or as prediction) and
+/// count a 0/0 as 0, as scikit-learn does with `zero_division=0`: a class that is
+/// present but never predicted brings a precision of 0, not a gap. Specificity and the
+/// one-vs-rest AUROC and AP average over the classes where they are defined. Either
+/// way [`MulticlassReport::undefined`] says which class was counted as 0 or left out.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct ClassAverages {
     /// Average precision (PPV) of the classes.
@@ -185,11 +188,26 @@ pub fn multiclass_report(
         };
         let mut why =
             |what: &str, reason: &str| undefined.push(format!("{what} of class {c}: {reason}"));
+        let occurs = support + predicted > 0;
         if m.precision.is_none() {
-            why("precision", "never predicted");
+            why(
+                "precision",
+                if occurs {
+                    "never predicted (counted as 0 in the averages, as scikit-learn's zero_division=0)"
+                } else {
+                    "never predicted"
+                },
+            );
         }
         if m.recall.is_none() {
-            why("recall", "no samples of this class");
+            why(
+                "recall",
+                if occurs {
+                    "no samples of this class (counted as 0 in the averages, as scikit-learn's zero_division=0)"
+                } else {
+                    "no samples of this class"
+                },
+            );
         }
         if m.specificity.is_none() {
             why("specificity", "every sample belongs to this class");
@@ -228,9 +246,13 @@ fn average(per_class: &[ClassMetrics], weight: impl Fn(&ClassMetrics) -> f64) ->
         }
         (total > 0.0).then(|| sum / total)
     };
+    // scikit-learn's zero_division=0: a 0/0 of a class that occurs counts as 0.
+    let zero_if_occurs = |m: &ClassMetrics, v: Option<f64>| {
+        v.or_else(|| (m.support + m.predicted > 0).then_some(0.0))
+    };
     ClassAverages {
-        precision: mean(&|m| m.precision),
-        recall: mean(&|m| m.recall),
+        precision: mean(&|m| zero_if_occurs(m, m.precision)),
+        recall: mean(&|m| zero_if_occurs(m, m.recall)),
         specificity: mean(&|m| m.specificity),
         f1: mean(&|m| m.f1),
         auroc_ovr: mean(&|m| m.auroc_ovr),
@@ -243,17 +265,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn never_predicted_class_is_listed_not_zeroed() {
+    fn a_never_predicted_class_counts_as_0_in_macro_precision_and_says_so() {
         let r = multiclass_report(&[0, 1, 2, 2], &[0, 1, 1, 1], 3, None).unwrap();
         assert_eq!(r.per_class[2].precision, None);
         assert_eq!(r.per_class[2].f1, Some(0.0));
+        assert!(r.undefined.iter().any(|u| u
+            == "precision of class 2: never predicted (counted as 0 in the averages, \
+                as scikit-learn's zero_division=0)"));
+        // (1 + 1/3 + 0) / 3, as scikit-learn's macro precision with zero_division=0;
+        // averaging over the defined classes only would give (1 + 1/3) / 2.
+        assert!((r.macro_avg.precision.unwrap() - (1.0 + 1.0 / 3.0) / 3.0).abs() < 1e-15);
+        // A class that never occurs is left out of every average.
+        let absent = multiclass_report(&[0, 1], &[0, 1], 3, None).unwrap();
+        assert_eq!(absent.macro_avg.precision, Some(1.0));
         assert!(
-            r.undefined
+            absent
+                .undefined
                 .iter()
                 .any(|u| u == "precision of class 2: never predicted")
         );
-        // Macro precision over the two defined classes: (1 + 1/3) / 2.
-        assert!((r.macro_avg.precision.unwrap() - f64::midpoint(1.0, 1.0 / 3.0)).abs() < 1e-15);
     }
 
     #[test]

@@ -289,6 +289,35 @@ fn clustered_and_paired_variances_match_the_python_reference() {
     );
 }
 
+/// A class present but never predicted counts as 0 in the averaged precision (and a
+/// class predicted but absent as 0 in recall), as scikit-learn with zero_division=0.
+#[test]
+fn averages_count_0_over_0_as_scikit_learn_does() {
+    let g = golden();
+    let m = &g["multiclass_never_predicted"];
+    let as_usize = |v: &Value| -> Vec<usize> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect()
+    };
+    let k = m["n_classes"].as_u64().unwrap() as usize;
+    let r =
+        mm::multiclass_report(&as_usize(&m["y_true"]), &as_usize(&m["y_pred"]), k, None).unwrap();
+    assert_eq!(r.per_class[2].precision, None);
+    for (name, avg) in [("macro", &r.macro_avg), ("weighted", &r.weighted_avg)] {
+        for (stat, value) in [
+            ("precision", avg.precision),
+            ("recall", avg.recall),
+            ("f1", avg.f1),
+        ] {
+            let key = format!("{name}_{stat}");
+            close(&key, value.unwrap(), m[&key].as_f64().unwrap(), 1e-12);
+        }
+    }
+}
+
 #[test]
 fn multiclass_matches_scikit_learn() {
     let g = golden();

@@ -13,6 +13,7 @@ use medfen_io::Table;
 use medfen_metrics::ThresholdRule;
 use medfen_models::Error;
 use medfen_models::eval::{EvalOptions, evaluate};
+use medfen_models::optim::Schedule;
 use medfen_models::predict::predict_exams;
 use medfen_models::train::{
     LossSpec, ModelSpec, Monitor, PosWeight, RunOptions, TrainConfig, probe_batch_size, train,
@@ -249,6 +250,81 @@ fn the_predictions_reproduce_the_interval(
     assert_eq!((again.lower, again.upper), (ci.lower, ci.upper));
 }
 
+/// Under gradient accumulation the learning-rate schedule counts optimizer steps, not
+/// batches: the lr of each epoch's last step is the schedule's at that step count.
+fn the_schedule_advances_per_optimizer_step(
+    cfg: &TrainConfig,
+    report: &medfen_models::train::TrainReport,
+    run: &Path,
+) {
+    assert_eq!(cfg.accumulate, 2);
+    let ears: usize = report.train_counts.iter().sum();
+    let batches = (ears as u64).div_ceil(cfg.batch_size as u64);
+    let steps_per_epoch = batches.div_ceil(cfg.accumulate);
+    let schedule = Schedule::for_run(
+        cfg.lr,
+        cfg.min_lr,
+        cfg.epochs,
+        batches,
+        cfg.accumulate,
+        cfg.warmup_epochs,
+    );
+    let lines = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    for (e, line) in lines.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let steps = v["optimizer_steps"].as_u64().unwrap();
+        assert_eq!(steps, (e as u64 + 1) * steps_per_epoch, "epoch {e}");
+        assert_eq!(v["lr"].as_f64(), Some(schedule.lr(steps - 1)), "epoch {e}");
+        if e == 0 {
+            // Counting batches would have used another learning rate.
+            assert_ne!(schedule.lr(batches - 1), schedule.lr(steps - 1));
+        }
+    }
+}
+
+/// Checkpoints and early stopping never read the test split: with every test record of
+/// the cache overwritten, training gives bit-identical weights and validation numbers.
+fn the_test_split_is_never_read(p: &Prepared, cfg: &TrainConfig, reference: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join(p.cache.file_name().unwrap());
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&p.cache).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+    }
+    let reader = medfen_cache::CacheReader::open(&copy).unwrap();
+    let record = reader.record_bytes(0).len();
+    let test: Vec<usize> = (0..reader.len())
+        .filter(|&i| reader.index()[i].split.as_deref() == Some("test"))
+        .collect();
+    assert!(test.len() >= 20, "{} test records", test.len());
+    drop(reader);
+    let mut data = std::fs::read(copy.join("data.i16")).unwrap();
+    for &i in &test {
+        for (k, b) in data[i * record..(i + 1) * record].iter_mut().enumerate() {
+            *b = if k % 2 == 0 { 0xff } else { 0x7f }; // i16::MAX everywhere
+        }
+    }
+    std::fs::write(copy.join("data.i16"), data).unwrap();
+    let corrupted = TrainConfig {
+        cache_dir: copy,
+        ..cfg.clone()
+    };
+    let run = dir.path().join("run");
+    train(&corrupted, &run_options(&run), &mut |_| {}).unwrap();
+    for checkpoint in ["best.safetensors", "last.safetensors"] {
+        assert_same_weights(&reference.join(checkpoint), &run.join(checkpoint));
+    }
+    let val = |run: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(run.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["val"].clone())
+            .collect()
+    };
+    assert_eq!(val(reference), val(&run));
+}
+
 /// The folder of the first exam of the test split.
 fn first_test_exam(p: &Prepared) -> PathBuf {
     let t = Table::read(&p.splits.join("100pct/test.parquet")).unwrap();
@@ -305,7 +381,9 @@ fn two_epochs_equal_one_epoch_then_resume_and_a_mid_epoch_interruption() {
     cfg.accumulate = 2;
     cfg.batch_size = 6;
     let straight = dir.path().join("straight");
-    train(&cfg, &run_options(&straight), &mut |_| {}).unwrap();
+    let report = train(&cfg, &run_options(&straight), &mut |_| {}).unwrap();
+    the_schedule_advances_per_optimizer_step(&cfg, &report, &straight);
+    the_test_split_is_never_read(&p, &cfg, &straight);
 
     // Stopped after epoch 1 (its optimizer steps), then resumed.
     let steps_per_epoch = std::fs::read_to_string(straight.join("metrics.jsonl"))

@@ -141,6 +141,34 @@ fn code_filters_apply_before_stratification() {
             assert!(e.code_original.is_none_or(|c| c != 2 && c != 5));
         }
     }
+    // The strata themselves are made of the kept codes: every profile is a set of 2 and
+    // 5 (or empty), every rarest-code stratum one of them, and they hold every patient.
+    let unfiltered = make_split(&ears, &SplitOptions::default()).unwrap();
+    assert!(
+        unfiltered
+            .strata_by_key
+            .keys()
+            .any(|k| k.contains('1') || k.contains('3')),
+        "the unfiltered strata should mention other codes: {:?}",
+        unfiltered.strata_by_key
+    );
+    for key in mask.strata_by_key.keys() {
+        let codes = key
+            .strip_prefix("profile:")
+            .or_else(|| key.strip_prefix("rarest:code"))
+            .unwrap_or("");
+        assert!(
+            key == "pooled"
+                || key == "rarest:none"
+                || codes
+                    .split('+')
+                    .all(|c| c.is_empty() || c == "2" || c == "5"),
+            "stratum {key} mentions a filtered-out code: {:?}",
+            mask.strata_by_key
+        );
+    }
+    let patients: BTreeSet<&str> = mask.ears.iter().map(|e| e.patient_key.as_str()).collect();
+    assert_eq!(mask.strata_by_key.values().sum::<usize>(), patients.len());
     // the filtered codes decide the strata: no stratum mentions a dropped code
     let drop = make_split(
         &ears,

@@ -343,6 +343,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_defaults_never_correct_the_class_imbalance_twice() {
+        // The loss (pos_weight, class weights, focal alpha) and the sampler can each
+        // correct the imbalance; stacking two pushes probabilities toward the rare class
+        // (the original pipeline's defect). The defaults use at most one, and any
+        // combination of two is warned about.
+        let o = TrainOptions::new("c", "s", "t");
+        let sampler: SamplerKind = o.sampler.parse().unwrap();
+        for binary in [true, false] {
+            let loss = o.loss_spec(binary).unwrap();
+            let corrections =
+                usize::from(loss.reweights()) + usize::from(sampler == SamplerKind::ClassBalanced);
+            assert!(corrections <= 1, "{loss:?} with {sampler:?}");
+            assert_eq!(
+                medfen_cache::double_correction_warning(sampler, loss.reweights()).is_some(),
+                corrections == 2
+            );
+        }
+        for (pos_weight, class_weights, focal_alpha) in [
+            ("auto", false, None),
+            ("none", true, None),
+            ("none", false, Some(0.25)),
+        ] {
+            let stacked = TrainOptions {
+                pos_weight: pos_weight.into(),
+                class_weights,
+                focal_alpha,
+                loss: focal_alpha.map(|_| "focal".to_owned()),
+                ..o.clone()
+            };
+            let loss = stacked.loss_spec(!class_weights).unwrap();
+            assert!(loss.reweights(), "{loss:?}");
+            assert!(
+                medfen_cache::double_correction_warning(
+                    SamplerKind::ClassBalanced,
+                    loss.reweights()
+                )
+                .is_some()
+            );
+        }
+    }
+
+    #[test]
     fn defaults_follow_the_task_kind() {
         let o = TrainOptions::new("c", "s", "t");
         assert_eq!(

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use medfen_cache::{Augment, CacheReader, Loader, double_correction_warning, epoch_order};
+use medfen_cache::{
+    Augment, CacheReader, EpochPosition, Loader, double_correction_warning, epoch_order,
+};
 use medfen_tasks::{SplitFolder, SplitName, Task, TaskKind, TaskRegistry};
 use serde::Serialize;
 use tch::{Device, Tensor};
@@ -404,8 +406,7 @@ impl<'a> Run<'a> {
             order[first..].to_vec(),
             config.batch_size,
             config.augment.clone(),
-            config.seed,
-            epoch,
+            EpochPosition::start(config.seed, epoch).advanced(first),
             config.prefetch,
         );
         let mut pass = EpochPass {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use medfen_cache::{Augment, CacheReader, Loader};
+use medfen_cache::{Augment, CacheReader, EpochPosition, Loader};
 use medfen_tasks::{Task, TaskKind};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind};
@@ -57,8 +57,7 @@ pub fn score_ears(
         order,
         batch_size,
         window.clone(),
-        0,
-        0,
+        EpochPosition::start(0, 0),
         2,
     );
     let binary = matches!(task.kind, TaskKind::Binary { .. });

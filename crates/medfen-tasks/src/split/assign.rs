@@ -12,6 +12,8 @@ pub(super) struct Assigned {
     pub assignment: BTreeMap<u64, SplitName>,
     /// Patients per stratification level (`profile`, `rarest_code`, `pooled`).
     pub strata: BTreeMap<String, usize>,
+    /// Patients per stratum (`profile:2+5`, `rarest:code4`, `pooled`).
+    pub strata_by_key: BTreeMap<String, usize>,
     /// Labelled ears per code over every kept ear.
     pub global: [usize; NUM_CODES],
 }
@@ -75,6 +77,7 @@ pub(super) fn patients(kept: &[SplitEar], options: &SplitOptions) -> Assigned {
         .filter(|p| !external.contains(p))
         .collect();
     let (mut strata, levels) = stratify(&patients, &internal, min_stratum(options));
+    let strata_by_key = strata.iter().map(|(k, ps)| (k.clone(), ps.len())).collect();
     let mut patient_split = assign_strata(&mut strata, &patients, options);
     for p in &external {
         patient_split.insert(p, SplitName::ExternalTest);
@@ -86,6 +89,7 @@ pub(super) fn patients(kept: &[SplitEar], options: &SplitOptions) -> Assigned {
     Assigned {
         assignment,
         strata: levels,
+        strata_by_key,
         global: patients.global,
     }
 }

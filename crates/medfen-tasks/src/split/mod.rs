@@ -226,6 +226,9 @@ pub struct SplitPlan {
     pub holdout: BTreeMap<String, SplitCounts>,
     /// Patients per stratification level (`profile`, `rarest_code`, `pooled`).
     pub strata: BTreeMap<String, usize>,
+    /// Patients per stratum: `profile:2+5` (the patient's codes after the filter),
+    /// `rarest:code4`, `pooled`.
+    pub strata_by_key: BTreeMap<String, usize>,
     /// Exams left out: no labelled ear after the filter, or dropped by it.
     pub excluded_exams: Vec<(u64, String)>,
     /// Things a reader should know (e.g. a class with no training ear).
@@ -282,6 +285,7 @@ pub fn make_split(ears: &[Ear], options: &SplitOptions) -> Result<SplitPlan> {
     let assign::Assigned {
         assignment,
         strata,
+        strata_by_key,
         global,
     } = assign::patients(&kept, options);
     for e in &mut kept {
@@ -301,6 +305,7 @@ pub fn make_split(ears: &[Ear], options: &SplitOptions) -> Result<SplitPlan> {
         subsets,
         holdout,
         strata,
+        strata_by_key,
         excluded_exams,
         warnings,
         ears: kept,
