@@ -19,6 +19,8 @@
 //!   `Cuda::is_available()` false (tch-rs issues #907/#980). Keeping `libtorch.so` in
 //!   DT_NEEDED loads libtorch_cuda. With the CPU kit `libtorch.so` is an empty linker
 //!   script and this adds nothing.
+//! - **Shims.** [`compile_libtorch_shim`] compiles the few lines of C++ a crate needs
+//!   against the same libtorch's headers.
 #![warn(missing_docs)]
 // A build script reports to cargo on stdout.
 #![allow(clippy::print_stdout)]
@@ -55,6 +57,35 @@ pub fn rpath_entries(profile: &Path, lib: &Path) -> Vec<String> {
         None => entries.push(lib.display().to_string()),
     }
     entries
+}
+
+/// Compiles C++ `sources` against the provisioned libtorch's headers into a static
+/// library `name` linked into the calling crate (for the few libtorch calls tch does
+/// not wrap). The headers are found beside the libtorch that torch-sys links
+/// (`<libtorch>/include`), with torch-sys' C++ standard and ABI flags.
+///
+/// # Panics
+/// When torch-sys did not report its libtorch (a build script cannot recover).
+pub fn compile_libtorch_shim(name: &str, sources: &[&str]) {
+    let lib = std::env::var_os("DEP_TCH_LIBTORCH_LIB")
+        .map(PathBuf::from)
+        .expect("torch-sys reports DEP_TCH_LIBTORCH_LIB");
+    let root = lib.parent().map_or_else(|| lib.clone(), Path::to_path_buf);
+    let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".to_owned());
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
+    for source in sources {
+        println!("cargo:rerun-if-changed={source}");
+    }
+    cc::Build::new()
+        .cpp(true)
+        .pic(true)
+        .warnings(false)
+        .include(root.join("include"))
+        .include(root.join("include/torch/csrc/api/include"))
+        .flag("-std=c++17")
+        .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
+        .files(sources)
+        .compile(name);
 }
 
 /// Emits the link arguments described in the crate documentation (Linux only).

@@ -186,38 +186,7 @@ pub fn multiclass_report(
             auroc_ovr,
             ap_ovr,
         };
-        let mut why =
-            |what: &str, reason: &str| undefined.push(format!("{what} of class {c}: {reason}"));
-        let occurs = support + predicted > 0;
-        if m.precision.is_none() {
-            why(
-                "precision",
-                if occurs {
-                    "never predicted (counted as 0 in the averages, as scikit-learn's zero_division=0)"
-                } else {
-                    "never predicted"
-                },
-            );
-        }
-        if m.recall.is_none() {
-            why(
-                "recall",
-                if occurs {
-                    "no samples of this class (counted as 0 in the averages, as scikit-learn's zero_division=0)"
-                } else {
-                    "no samples of this class"
-                },
-            );
-        }
-        if m.specificity.is_none() {
-            why("specificity", "every sample belongs to this class");
-        }
-        if probabilities.is_some() && m.auroc_ovr.is_none() {
-            why(
-                "one-vs-rest AUROC",
-                "class absent or the only class present",
-            );
-        }
+        note_undefined(&m, probabilities.is_some(), &mut undefined);
         per_class.push(m);
     }
     let macro_avg = average(&per_class, |_| 1.0);
@@ -232,6 +201,44 @@ pub fn multiclass_report(
         weighted_avg,
         undefined,
     })
+}
+
+/// Says which of a class's values are undefined, and how the averages count them.
+fn note_undefined(m: &ClassMetrics, with_probabilities: bool, undefined: &mut Vec<String>) {
+    let c = m.class;
+    let (support, predicted) = (m.support, m.predicted);
+    let mut why =
+        |what: &str, reason: &str| undefined.push(format!("{what} of class {c}: {reason}"));
+    let occurs = support + predicted > 0;
+    if m.precision.is_none() {
+        why(
+            "precision",
+            if occurs {
+                "never predicted (counted as 0 in the averages, as scikit-learn's zero_division=0)"
+            } else {
+                "never predicted"
+            },
+        );
+    }
+    if m.recall.is_none() {
+        why(
+            "recall",
+            if occurs {
+                "no samples of this class (counted as 0 in the averages, as scikit-learn's zero_division=0)"
+            } else {
+                "no samples of this class"
+            },
+        );
+    }
+    if m.specificity.is_none() {
+        why("specificity", "every sample belongs to this class");
+    }
+    if with_probabilities && m.auroc_ovr.is_none() {
+        why(
+            "one-vs-rest AUROC",
+            "class absent or the only class present",
+        );
+    }
 }
 
 fn average(per_class: &[ClassMetrics], weight: impl Fn(&ClassMetrics) -> f64) -> ClassAverages {

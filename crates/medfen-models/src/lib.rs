@@ -13,6 +13,7 @@
 //! - [`nets`]: ResNet 18/34/50 slice encoders (one-channel stem, configurable width),
 //!   gated-attention pooling over slices, the ear2d model, and MONAI's 3D ResNets.
 //! - [`data`]: medfen-cache batches to tensors; task targets with masks; masked means.
+//! - [`autocast`]: mixed-precision regions in the dtype asked for (bf16 is bf16).
 //! - [`optim`]: AdamW with state medfen owns (saved and restored exactly) and a warmup +
 //!   cosine schedule counted in optimizer steps.
 //! - [`train`]: resumable training runs configured by [`train::TrainOptions`].
@@ -51,6 +52,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod autocast;
 pub mod checkpoint;
 pub mod data;
 mod device;

@@ -107,3 +107,21 @@ fn the_probe_leaves_the_model_untouched_on_the_gpu() {
         assert!(after[name].equal(t), "{name} changed");
     }
 }
+
+#[test]
+fn cuda_autocast_computes_in_the_precision_asked_for() {
+    use medfen_models::autocast::{autocast, autocast_precision};
+    let device = gpu();
+    let before = autocast_precision(device).unwrap();
+    let a = Tensor::ones([64, 64], (tch::Kind::Float, device));
+    // libtorch's CUDA default is float16: bf16 must really be bf16.
+    for (precision, kind) in [
+        (Precision::Bf16, tch::Kind::BFloat16),
+        (Precision::Fp16, tch::Kind::Half),
+    ] {
+        let product = autocast(precision, device, || a.matmul(&a)).unwrap();
+        assert_eq!(product.kind(), kind, "{precision:?}");
+    }
+    assert_eq!(autocast_precision(device).unwrap(), before);
+    assert_eq!(a.matmul(&a).kind(), tch::Kind::Float);
+}

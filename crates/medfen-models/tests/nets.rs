@@ -459,3 +459,36 @@ fn folded_batch_norm_inference_equals_evaluation_mode() {
         );
     }
 }
+
+#[test]
+fn bf16_autocast_computes_in_bf16_and_restores_the_previous_state() {
+    use medfen_models::autocast::{autocast, autocast_precision};
+    use medfen_models::train::Precision;
+    let _rng = rng_lock();
+    let cpu = Device::Cpu;
+    let before = autocast_precision(cpu).unwrap();
+    let a = Tensor::ones([8, 8], (Kind::Float, cpu));
+    // libtorch's CPU autocast, through the same shim CUDA uses: a matmul inside the
+    // region is computed in the dtype asked for.
+    let (product, inside) = autocast(Precision::Bf16, cpu, || {
+        (a.matmul(&a), autocast_precision(cpu).unwrap())
+    })
+    .unwrap();
+    assert_eq!(product.kind(), Kind::BFloat16);
+    assert_eq!(inside, Some(Precision::Bf16));
+    assert_eq!(product.to_kind(Kind::Float).double_value(&[0, 0]), 8.0);
+    // Nested regions and the state afterwards.
+    let nested = autocast(Precision::Bf16, cpu, || {
+        autocast(Precision::Bf16, cpu, || a.matmul(&a)).unwrap()
+    })
+    .unwrap();
+    assert_eq!(nested.kind(), Kind::BFloat16);
+    assert_eq!(autocast_precision(cpu).unwrap(), before);
+    assert_eq!(a.matmul(&a).kind(), Kind::Float, "autocast left on");
+    assert_eq!(
+        autocast(Precision::Fp32, cpu, || a.matmul(&a))
+            .unwrap()
+            .kind(),
+        Kind::Float
+    );
+}

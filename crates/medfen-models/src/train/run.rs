@@ -223,12 +223,17 @@ fn open_run_folder(config: &TrainConfig, options: &RunOptions) -> Result<bool> {
     Ok(resumed)
 }
 
-/// Runs `f` under CUDA autocast for bf16/fp16 on a CUDA device; plain otherwise.
-pub(crate) fn autocast<T>(precision: Precision, device: Device, f: impl FnOnce() -> T) -> T {
-    if precision == Precision::Fp32 || !device.is_cuda() {
-        f()
+/// Runs `f` under CUDA autocast in the precision's dtype on a CUDA device; plain
+/// otherwise (training refuses bf16/fp16 on the CPU).
+pub(crate) fn autocast<T>(
+    precision: Precision,
+    device: Device,
+    f: impl FnOnce() -> T,
+) -> Result<T> {
+    if device.is_cuda() {
+        crate::autocast::autocast(precision, device, f)
     } else {
-        tch::autocast(true, f)
+        Ok(f())
     }
 }
 
@@ -434,7 +439,7 @@ impl<'a> Run<'a> {
                 .collect();
             let xs = batch_inputs(&batch, self.options.device);
             loader.recycle(batch);
-            let value = self.backward(&xs, &codes, b, &mut pass);
+            let value = self.backward(&xs, &codes, b, &mut pass)?;
             on_event(TrainEvent::Batch { loss: value });
             b += 1;
             if (b.is_multiple_of(config.accumulate) || b == self.batches)
@@ -448,13 +453,19 @@ impl<'a> Run<'a> {
 
     /// Forward and backward pass of batch `b` (inputs `xs`, the ears' `codes`);
     /// gradients accumulate. Returns its loss.
-    fn backward(&mut self, xs: &Tensor, codes: &[Option<u8>], b: u64, pass: &mut EpochPass) -> f64 {
+    fn backward(
+        &mut self,
+        xs: &Tensor,
+        codes: &[Option<u8>],
+        b: u64,
+        pass: &mut EpochPass,
+    ) -> Result<f64> {
         let (config, device, task) = (self.config, self.options.device, &self.setup.task);
         tch::manual_seed(seed_for(config.seed, pass.epoch, b));
         let group_start = b - b % config.accumulate;
         let group_len = config.accumulate.min(self.batches - group_start);
         let (y, mask) = task_targets(codes, task, device);
-        let fwd = autocast(config.precision, device, || self.model.forward(xs, true));
+        let fwd = autocast(config.precision, device, || self.model.forward(xs, true))?;
         let l = self.loss.compute(&fwd.logits, &y, &mask);
         let value = l.double_value(&[]);
         let scaled = l / group_len as f64 * self.state.scaler.scale();
@@ -462,7 +473,7 @@ impl<'a> Run<'a> {
         let used = codes.iter().filter(|c| task.target(**c).is_some()).count() as u64;
         pass.loss_sum += value * used as f64;
         pass.loss_n += used;
-        value
+        Ok(value)
     }
 
     /// The optimizer step ending an accumulation group at batch `b`, and a mid-epoch

@@ -71,8 +71,8 @@ pub fn score_ears(
         at += n;
         let xs = batch_inputs(&batch, device);
         loader.recycle(batch);
-        let (probs, weights, batch_loss) = tch::no_grad(|| {
-            let fwd = super::autocast(precision, device, || inference.forward(&xs));
+        let (probs, weights, batch_loss) = tch::no_grad(|| -> Result<_> {
+            let fwd = super::autocast(precision, device, || inference.forward(&xs))?;
             let logits = fwd.logits.to_kind(Kind::Float);
             let batch_loss = loss.map(|l| {
                 let codes: Vec<Option<u8>> = chunk.iter().map(|e| e.code).collect();
@@ -85,13 +85,13 @@ pub fn score_ears(
             } else {
                 logits.softmax(-1, Kind::Float)
             };
-            (
+            Ok((
                 probs.to_kind(Kind::Double).to_device(Device::Cpu),
                 fwd.slice_weights
                     .map(|w| w.to_kind(Kind::Float).to_device(Device::Cpu)),
                 batch_loss,
-            )
-        });
+            ))
+        })?;
         if let Some((l, used)) = batch_loss {
             {
                 loss_sum += l * used as f64;
