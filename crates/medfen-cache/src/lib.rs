@@ -39,6 +39,7 @@
 mod augment;
 mod error;
 mod kernels;
+pub mod laterality;
 mod loader;
 mod maintain;
 mod roi;

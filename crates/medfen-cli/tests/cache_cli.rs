@@ -280,3 +280,70 @@ fn a_build_killed_midway_resumes_to_the_same_cache() {
     let v = ok(&medfen(d, &["cache", "verify", &format!("killed/{key}")]));
     assert!(v.contains("result: ok"), "{v}");
 }
+
+/// `medfen cache` ends with the laterality check; `medfen audit laterality` finds the
+/// labelled-diseased ears less aerated on synth, and fails loudly once the label
+/// table's sides are swapped.
+#[test]
+fn the_laterality_audit_catches_swapped_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    prepare(d, 48, 128);
+    let built = ok(&medfen(
+        d,
+        &[
+            "cache",
+            "--index",
+            "w/exams.parquet",
+            "--splits",
+            "w/splits",
+            "--out",
+            "cache",
+            "--num-slices",
+            "16",
+            "--image-size",
+            "64",
+        ],
+    ));
+    assert!(built.contains("laterality consistent"), "{built}");
+    let key_dir = built
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("medfen cache: ");
+    let audit = |extra: &[&str]| {
+        let mut args = vec!["audit", "laterality", "--cache", key_dir, "--json"];
+        args.extend(extra);
+        medfen(d, &args)
+    };
+    let out = audit(&[]);
+    let report: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(report["verdict"], "consistent", "{report}");
+    assert!(report["exams"].as_u64().unwrap() >= 10, "{report}");
+    assert!(report["fraction"].as_f64().unwrap() >= 0.9, "{report}");
+
+    // The same index with the two code columns swapped.
+    let csv = std::fs::read_to_string(d.join("w/exams.csv")).unwrap();
+    let (header, rows) = csv.split_once('\n').unwrap();
+    let header = header
+        .replace("left_code", "LEFT")
+        .replace("right_code", "left_code")
+        .replace("LEFT", "right_code");
+    std::fs::write(d.join("w/swapped.csv"), format!("{header}\n{rows}")).unwrap();
+    std::fs::copy(d.join("w/exams.json"), d.join("w/swapped.json")).unwrap();
+    let out = audit(&["--index", "w/swapped.csv"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "swapped", "{report}");
+    assert!(report["fraction"].as_f64().unwrap() <= 0.1, "{report}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("LEFT AND RIGHT LOOK SWAPPED"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::normal;
+use crate::proportion::wilson;
 use crate::ranked::{RankedScores, Tally};
 
 /// One bin of the reliability curve.
@@ -223,15 +224,6 @@ fn bin_tally(t: &Tally, distinct: &[f64], n_bins: usize) -> Vec<Bin> {
         bin.sum_p += w * p;
     }
     bins.into_iter().flatten().collect()
-}
-
-/// Wilson score interval for `successes` out of `n`.
-fn wilson(successes: f64, n: f64, z: f64) -> (f64, f64) {
-    let p = successes / n;
-    let z2 = z * z;
-    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
-    let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
 #[cfg(test)]

@@ -66,6 +66,7 @@ mod normal;
 mod operating_point;
 #[cfg(feature = "plots")]
 pub mod plot;
+mod proportion;
 mod ranked;
 mod report;
 mod threshold;
@@ -89,6 +90,7 @@ pub use multiclass::{
     ClassAverages, ClassMetrics, MulticlassReport, argmax_rows, multiclass_report,
 };
 pub use operating_point::{OperatingPoint, sensitivity_at_specificity, specificity_at_sensitivity};
+pub use proportion::wilson_interval;
 pub use ranked::{RankedScores, Tally, labels_from_f64};
 pub use report::{
     BinaryReport, PreSpecified, PreSpecifiedPoint, ReportOptions, ThresholdReport, ThresholdSource,

@@ -27,7 +27,8 @@ offset, code, split, slice indices, z in mm, crop centre, pixel size, checksum) 
 data.i16 (fixed-size little-endian int16 HU records [K, S, S], columns medial to
 lateral for both ears), and prints the folder. The key hashes the spec and every source
 file's name, size and time: another spec or a changed file makes a new cache; the same
-inputs reuse it. An interrupted build resumes. See docs/cache.md.";
+inputs reuse it. An interrupted build resumes. It ends with the laterality check of
+`medfen audit laterality` on the ears just cached. See docs/cache.md.";
 
 /// Options of `medfen cache`.
 #[derive(clap::Args, Debug)]
@@ -125,64 +126,66 @@ fn spec_of(args: &CacheArgs) -> CacheSpec {
         .with_crop_mm(args.crop_mm)
 }
 
+/// `medfen cache verify`.
+fn verify(dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let r = verify_cache(dir)?;
+    if json {
+        medfen_app::print_json(&r)?;
+    } else {
+        let mut t = format!(
+            "medfen cache verify: {}\n  {} records checked\n",
+            dir.display(),
+            r.records
+        );
+        for (id, side) in &r.corrupt {
+            let _ = writeln!(t, "  corrupt: exam {id} {side}");
+        }
+        for p in &r.problems {
+            let _ = writeln!(t, "  problem: {p}");
+        }
+        let _ = writeln!(t, "  result: {}", if r.ok() { "ok" } else { "FAILED" });
+        medfen_app::print(&t)?;
+    }
+    Ok(if r.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `medfen cache gc`.
+fn gc(root: &std::path::Path, keep: &[String], dry_run: bool) -> Result<ExitCode> {
+    let r = gc_caches(root, (!keep.is_empty()).then_some(keep), dry_run)?;
+    let mut t = format!(
+        "medfen cache gc: {}{}\n",
+        root.display(),
+        if dry_run { " (dry run)" } else { "" }
+    );
+    for (d, size, why) in &r.removed {
+        let _ = writeln!(
+            t,
+            "  removed {} ({:.1} MB, {why})",
+            d.display(),
+            *size as f64 / 1e6
+        );
+    }
+    let _ = writeln!(t, "  kept {} cache(s)", r.kept.len());
+    medfen_app::print(&t)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `medfen cache`.
 ///
 /// # Errors
 /// Missing options, unreadable inputs, an exam that cannot be cached.
 pub fn run(args: &CacheArgs) -> Result<ExitCode> {
     match &args.action {
-        Some(CacheAction::Verify { dir }) => {
-            let r = verify_cache(dir)?;
-            if args.json {
-                medfen_app::print_json(&r)?;
-            } else {
-                let mut t = format!(
-                    "medfen cache verify: {}\n  {} records checked\n",
-                    dir.display(),
-                    r.records
-                );
-                for (id, side) in &r.corrupt {
-                    let _ = writeln!(t, "  corrupt: exam {id} {side}");
-                }
-                for p in &r.problems {
-                    let _ = writeln!(t, "  problem: {p}");
-                }
-                let _ = writeln!(t, "  result: {}", if r.ok() { "ok" } else { "FAILED" });
-                medfen_app::print(&t)?;
-            }
-            return Ok(if r.ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
-        }
+        Some(CacheAction::Verify { dir }) => return verify(dir, args.json),
         Some(CacheAction::Gc {
             root,
             keep,
             dry_run,
-        }) => {
-            let r = gc_caches(
-                root,
-                (!keep.is_empty()).then_some(keep.as_slice()),
-                *dry_run,
-            )?;
-            let mut t = format!(
-                "medfen cache gc: {}{}\n",
-                root.display(),
-                if *dry_run { " (dry run)" } else { "" }
-            );
-            for (d, size, why) in &r.removed {
-                let _ = writeln!(
-                    t,
-                    "  removed {} ({:.1} MB, {why})",
-                    d.display(),
-                    *size as f64 / 1e6
-                );
-            }
-            let _ = writeln!(t, "  kept {} cache(s)", r.kept.len());
-            medfen_app::print(&t)?;
-            return Ok(ExitCode::SUCCESS);
-        }
+        }) => return gc(root, keep, *dry_run),
         None => {}
     }
     let (Some(index), Some(splits), Some(out)) = (&args.index, &args.splits, &args.out) else {
@@ -214,17 +217,25 @@ pub fn run(args: &CacheArgs) -> Result<ExitCode> {
     let report = build_cache(out, &spec, &sources, &bar.callback())
         .with_context(|| format!("cannot build the cache in {}", out.display()))?;
     drop(bar);
+    let laterality = medfen_cache::laterality::check_laterality(
+        &medfen_cache::CacheReader::open(&report.dir)?,
+        None,
+    )?;
+    if laterality.verdict == medfen_cache::laterality::LateralityVerdict::Swapped {
+        tracing::warn!("{}", laterality.message);
+    }
     if args.json {
         medfen_app::print_json(&report)?;
     } else {
         medfen_app::print(&format!(
-            "medfen cache: {}\n  {} ears ({} exams built, {} reused), {:.1} MB\n  crop centres from fallbacks: {}\n",
+            "medfen cache: {}\n  {} ears ({} exams built, {} reused), {:.1} MB\n  crop centres from fallbacks: {}\n  {}\n",
             report.dir.display(),
             report.records,
             report.exams_built,
             report.exams_reused,
             report.data_bytes as f64 / 1e6,
-            report.centre_fallbacks
+            report.centre_fallbacks,
+            laterality.message
         ))?;
     }
     Ok(ExitCode::SUCCESS)
