@@ -35,6 +35,24 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A series whose slices are not a regular orthogonal grid, under
+    /// `--on-irregular refuse` (or one that cannot be resampled).
+    #[error("exam {exam_id} ({series_dir}): irregular slice geometry refused: {reason}")]
+    Irregular {
+        /// Exam id.
+        exam_id: u64,
+        /// Series folder.
+        series_dir: String,
+        /// The gap, uneven-spacing or tilt findings.
+        reason: String,
+    },
+    /// Every exam refused for its geometry, listed.
+    #[error(
+        "{} exam(s) refused for irregular slice geometry (--on-irregular refuse; the default, resample, makes them regular):\n  {}",
+        .0.len(),
+        .0.join("\n  ")
+    )]
+    Refused(Vec<String>),
     /// Reading DICOM failed.
     #[error(transparent)]
     Dicom(#[from] medfen_dicom::Error),

@@ -58,8 +58,8 @@ pub use roi::{
     CentreSource, EarRecord, LazySlices, Placement, extract_ears, extract_ears_lazy,
     temporal_air_profile,
 };
-pub use spec::{CODE_VERSION, CacheSpec, CropMode, Sampling};
+pub use spec::{CODE_VERSION, CacheSpec, CropMode, OnIrregular, Sampling};
 pub use store::{
-    BuildReport, COMPLETE, CacheManifest, CacheSource, RecordMeta, build_cache, cache_key,
-    estimated_bytes, read_index, sources_from,
+    BuildReport, COMPLETE, CacheManifest, CacheSource, ExtractedExam, RecordMeta, build_cache,
+    cache_key, estimated_bytes, extract_source, read_index, sources_from,
 };

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 /// Version of the extraction code and cache layout; bumped whenever records or the
 /// index would change.
-pub const CODE_VERSION: &str = "medfen-cache-2";
+pub const CODE_VERSION: &str = "medfen-cache-3";
 
 /// How the K slices of an ear are chosen along z.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -80,6 +80,31 @@ impl CropMode {
     }
 }
 
+/// What to do with a series whose slices are not a regular orthogonal grid (a gap,
+/// uneven steps, gantry tilt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnIrregular {
+    /// Resample it onto a regular grid in mm (shear removed) before extracting the
+    /// ears, and record that per exam (the default).
+    #[default]
+    Resample,
+    /// Leave it out: the build fails, listing every such exam and why.
+    Refuse,
+}
+
+impl std::str::FromStr for OnIrregular {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "resample" => Ok(Self::Resample),
+            "refuse" => Ok(Self::Refuse),
+            other => Err(format!("`{other}`: expected resample or refuse")),
+        }
+    }
+}
+
 /// Every parameter of an ear record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CacheSpec {
@@ -99,6 +124,9 @@ pub struct CacheSpec {
     pub air_hu: i16,
     /// Value outside the image, HU.
     pub pad_hu: i16,
+    /// Series with gaps, uneven steps or gantry tilt.
+    #[serde(default)]
+    pub on_irregular: OnIrregular,
     /// Extraction code version.
     pub version: String,
 }
@@ -122,6 +150,7 @@ impl Default for CacheSpec {
             bone_hu: 300,
             air_hu: -500,
             pad_hu: -1024,
+            on_irregular: OnIrregular::Resample,
             version: CODE_VERSION.to_string(),
         }
     }

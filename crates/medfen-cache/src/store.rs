@@ -22,7 +22,7 @@ use medfen_tasks::{ExamRecord, Side, SplitFolder, read_exam_index};
 
 use crate::error::{Error, Result};
 use crate::roi::{CentreSource, EarRecord, LazySlices, Placement, extract_ears};
-use crate::spec::CacheSpec;
+use crate::spec::{CacheSpec, OnIrregular};
 
 /// Name of the marker written when a cache is complete.
 pub const COMPLETE: &str = "COMPLETE";
@@ -157,6 +157,10 @@ pub struct RecordMeta {
     pub placement: Placement,
     /// XXH3-128 of the record's bytes (hex), for `verify`.
     pub checksum: String,
+    /// `None` for a series on a regular orthogonal grid; else how its irregular
+    /// geometry (gap, uneven steps, gantry tilt) was made regular before extraction.
+    #[serde(default)]
+    pub geometry: Option<String>,
 }
 
 /// Whether the records of the exam in `slot` match the checksums of its marker (an
@@ -251,7 +255,32 @@ pub fn estimated_bytes(spec: &CacheSpec, exams: usize) -> u64 {
     (2 * exams * spec.record_len() * 2) as u64
 }
 
-fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
+/// What [`extract_source`] made of one exam.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractedExam {
+    /// Both ears, left first.
+    pub ears: [EarRecord; 2],
+    /// `None` for a series on a regular orthogonal grid; else how its gap, uneven steps
+    /// or gantry tilt was made regular (`resampled: <findings>`).
+    pub geometry: Option<String>,
+}
+
+/// Extracts both ears of one exam as `medfen cache` does: the series medfen-dicom's
+/// rules choose in `src.series_dir` (it must be `src.series_uid` when one is given),
+/// decoded lazily when it is a regular axial stack, resampled onto a regular grid
+/// first when it is not (or refused, under [`OnIrregular::Refuse`]).
+///
+/// # Errors
+/// An unreadable exam, another series than the index chose, an irregular series under
+/// `--on-irregular refuse` ([`Error::Irregular`]), naming the exam.
+pub fn extract_source(spec: &CacheSpec, src: &CacheSource) -> Result<ExtractedExam> {
+    let (ears, geometry) = build_exam(spec, src)?;
+    Ok(ExtractedExam { ears, geometry })
+}
+
+/// The two ears of an exam, and how an irregular geometry was made regular (`None`
+/// for a regular series).
+fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<([EarRecord; 2], Option<String>)> {
     let options = ReadOptions::default();
     let scan = medfen_dicom::scan(&src.series_dir, &options.scan, &|_| {})?;
     let series = medfen_dicom::group_series(&scan.headers);
@@ -278,6 +307,9 @@ fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
         return Err(wrong());
     }
     let plan = medfen_dicom::plan_volume(&series[choice.index], &scan.headers, &options.assembly)?;
+    if let Some(why) = medfen_dicom::irregularity(&plan) {
+        return irregular_exam(spec, src, &plan, &scan.headers, why);
+    }
     // Axial in the canonical orientation: decode only the slices (and of most, only the
     // rows) extraction reads, straight from the file offsets the scan found.
     if let Some(mut slices) = crate::shell::lazy_slices(&plan) {
@@ -295,10 +327,39 @@ fn build_exam(spec: &CacheSpec, src: &CacheSource) -> Result<[EarRecord; 2]> {
             };
         let ears = crate::roi::extract_ears_lazy(&mut slices, spec, &mut load);
         crate::shell::give_back(slices);
-        return ears;
+        return Ok((ears?, None));
     }
     let volume = medfen_dicom::load_volume::<i16>(&plan, &scan.headers, &|_| {})?;
-    Ok(extract_ears(&volume, spec))
+    Ok((extract_ears(&volume, spec), None))
+}
+
+/// An exam whose series has a gap, uneven steps or gantry tilt (`why`): refused, or
+/// resampled onto a regular orthogonal grid before extraction.
+fn irregular_exam(
+    spec: &CacheSpec,
+    src: &CacheSource,
+    plan: &medfen_dicom::VolumePlan,
+    headers: &[medfen_dicom::DicomHeader],
+    why: String,
+) -> Result<([EarRecord; 2], Option<String>)> {
+    let refuse = |reason: String| Error::Irregular {
+        exam_id: src.exam_id,
+        series_dir: src.series_dir.display().to_string(),
+        reason,
+    };
+    if spec.on_irregular == OnIrregular::Refuse {
+        return Err(refuse(why));
+    }
+    let volume = medfen_dicom::load_volume::<i16>(plan, headers, &|_| {})?;
+    let regular = medfen_dicom::regularize(&volume, plan).map_err(|e| refuse(e.to_string()))?;
+    tracing::info!(
+        exam_id = src.exam_id,
+        "resampled onto a regular grid: {why}"
+    );
+    Ok((
+        extract_ears(&regular, spec),
+        Some(format!("resampled: {why}")),
+    ))
 }
 
 /// The report of a cache that is already complete.
@@ -367,7 +428,7 @@ impl PartialBuild<'_> {
                  (a crash before they reached the disk?): building it again"
             );
         }
-        let ears = build_exam(self.spec, src)?;
+        let (ears, geometry) = build_exam(self.spec, src)?;
         let mut metas = Vec::with_capacity(2);
         for (i, ear) in ears.iter().enumerate() {
             let b = record_bytes(ear);
@@ -378,6 +439,7 @@ impl PartialBuild<'_> {
                 split: src.split.clone(),
                 placement: ear.placement.clone(),
                 checksum: record_checksum(&b),
+                geometry: geometry.clone(),
             });
             write_all_at(&self.file, &b, ((2 * slot + i) * 2 * record_len) as u64)
                 .map_err(|e| Error::io(&self.tmp, e))?;
@@ -469,7 +531,7 @@ pub fn build_cache(
         partial: partial.clone(),
         record_len,
     };
-    let built: Vec<bool> = sources
+    let outcomes: Vec<Result<bool>> = sources
         .par_iter()
         .enumerate()
         .map(|(slot, src)| {
@@ -477,7 +539,8 @@ pub fn build_cache(
             progress(1);
             built
         })
-        .collect::<Result<_>>()?;
+        .collect();
+    let built = every_exam_built(outcomes)?;
     build
         .file
         .sync_all()
@@ -500,6 +563,29 @@ pub fn build_cache(
             .filter(|m| m.placement.centre_source != CentreSource::Air)
             .count(),
     })
+}
+
+/// Whether each exam was built now; the first error, except that every exam refused
+/// for its geometry is listed together.
+fn every_exam_built(outcomes: Vec<Result<bool>>) -> Result<Vec<bool>> {
+    let mut refused = Vec::new();
+    let mut built = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        match outcome {
+            Ok(b) => built.push(b),
+            Err(Error::Irregular {
+                exam_id,
+                series_dir,
+                reason,
+            }) => refused.push(format!("exam {exam_id} ({series_dir}): {reason}")),
+            Err(e) => return Err(e),
+        }
+    }
+    if refused.is_empty() {
+        Ok(built)
+    } else {
+        Err(Error::Refused(refused))
+    }
 }
 
 fn join<T: ToString>(v: &[T]) -> String {
@@ -578,6 +664,11 @@ fn index_table(metas: &[RecordMeta], record_bytes: u64) -> Table {
                 .and_then(|v| v.as_str().map(str::to_string))
         }),
     );
+    t.float(
+        "padded_fraction",
+        metas.iter().map(|m| Some(m.placement.padded_fraction)),
+    );
+    t.text("geometry", metas.iter().map(|m| m.geometry.clone()));
     t.text("xxh3_128", metas.iter().map(|m| Some(m.checksum.clone())));
     t
 }
@@ -606,6 +697,8 @@ pub fn read_index(dir: &Path) -> Result<Vec<RecordMeta>> {
         f("midline_x_mm")?,
     );
     let sources = t.texts("centre_source")?;
+    let padded = f("padded_fraction")?;
+    let geometry = t.texts("geometry")?;
     let sums = t.texts("xxh3_128")?;
     let parse_list = |s: &Option<String>| -> Vec<f64> {
         s.as_deref()
@@ -644,8 +737,10 @@ pub fn read_index(dir: &Path) -> Result<Vec<RecordMeta>> {
                             serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
                         })
                         .ok_or_else(|| bad("centre source"))?,
+                    padded_fraction: padded[i].unwrap_or_default(),
                 },
                 checksum: sums[i].clone().unwrap_or_default(),
+                geometry: geometry[i].clone(),
             })
         })
         .collect()

@@ -64,6 +64,9 @@ pub struct VolumePlan {
     pub slice_step: Vec3,
     /// Median distance between neighbouring slices along the normal, in mm.
     pub slice_spacing: f64,
+    /// ImagePositionPatient of each slice (parallel to `slices`), when every slice has
+    /// one: what [`crate::regularize`] resamples from.
+    pub positions: Option<Vec<Vec3>>,
     /// Geometry findings.
     pub qa: Vec<QaFinding>,
 }
@@ -120,6 +123,7 @@ pub fn plan_volume(
     };
     let origin = ordered[0].2.unwrap_or([0.0; 3]);
     let files = ordered.iter().map(|o| p.path_of(&o.0)).collect();
+    let positions = ordered.iter().map(|o| o.2).collect();
     Ok(VolumePlan {
         series: series.id.clone(),
         slices: ordered.into_iter().map(|o| o.0).collect(),
@@ -132,6 +136,7 @@ pub fn plan_volume(
         row_step: scale(col_dir, dy),
         slice_step,
         slice_spacing,
+        positions,
         qa: p.qa,
     })
 }

@@ -6,8 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use medfen_cache::{EarRecord, augment_record, extract_ears};
-use medfen_dicom::ReadOptions;
+use medfen_cache::{CacheSource, EarRecord, augment_record, extract_source};
 use medfen_tasks::{Prediction, PredictionTable, TaskKind, Thresholds};
 use tch::{Device, Kind, Tensor};
 
@@ -131,10 +130,18 @@ pub fn predict_exams(
     let inference = model.for_inference();
     let mut rows = Vec::with_capacity(2 * exams.len());
     for exam in exams {
-        let volume = medfen_dicom::read_dicom::<i16>(exam, &ReadOptions::default(), &|_| {})
+        // Exactly as the cache extracts an exam (series rules, irregular geometry
+        // resampled or refused by the run's cache spec).
+        let source = CacheSource {
+            exam_id: exam_id_of(exam).unwrap_or_default(),
+            series_dir: exam.clone(),
+            series_uid: String::new(),
+            codes: [None, None],
+            split: None,
+        };
+        let records = extract_source(&config.cache_spec, &source)
             .map_err(|e| Error::data(exam, e))?
-            .volume;
-        let records = extract_ears(&volume, &config.cache_spec);
+            .ears;
         let (probs, weights) = forward_pair(&inference, &config, &records, binary, device)?;
         let n = probs.len() / 2;
         let k = weights.len() / 2;

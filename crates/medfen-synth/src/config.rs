@@ -199,6 +199,16 @@ pub struct SynthConfig {
     /// right ears high probabilities).
     #[serde(default, skip_serializing_if = "DiseasedSides::is_both")]
     pub diseased_sides: DiseasedSides,
+    /// Gantry tilt of the bone series, degrees (default 0): each slice's position
+    /// drifts posteriorly by `tan(tilt)` x the slice step, as on a tilted gantry, and
+    /// GantryDetectorTilt says so. For checking shear correction.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gantry_tilt_deg: f64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes &T
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// Which ears of the cohort may carry disease.
@@ -246,6 +256,7 @@ impl SynthConfig {
             repeat_patients: 0.1,
             blank_sides: 0.04,
             diseased_sides: DiseasedSides::Both,
+            gantry_tilt_deg: 0.0,
         }
     }
 
@@ -312,6 +323,12 @@ impl SynthConfig {
     /// Sets which ears may be diseased.
     pub fn with_diseased_sides(mut self, sides: DiseasedSides) -> Self {
         self.diseased_sides = sides;
+        self
+    }
+
+    /// Sets the gantry tilt of the bone series, degrees.
+    pub fn with_gantry_tilt(mut self, degrees: f64) -> Self {
+        self.gantry_tilt_deg = degrees;
         self
     }
 

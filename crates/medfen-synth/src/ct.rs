@@ -58,6 +58,10 @@ pub(crate) struct SeriesPlan {
     pub origin: V3,
     /// Step between slices along +z (axial series).
     pub step: f64,
+    /// Posterior (+y) drift of the slice position per slice, mm: a tilted gantry.
+    pub tilt_drift: f64,
+    /// Gantry/Detector Tilt written, degrees.
+    pub tilt_deg: f64,
     pub thickness: f64,
     pub slices: usize,
     /// InstanceNumber decreases as z increases.
@@ -237,6 +241,8 @@ fn localizer(
             round_to(pose.translation[2] + (matrix as f64 - 1.0) / 2.0 * px, 1e-4),
         ],
         step: 0.0,
+        tilt_drift: 0.0,
+        tilt_deg: 0.0,
         thickness: px,
         slices: 1,
         instance_reversed: false,
@@ -291,6 +297,8 @@ fn bone_series(
         pixel_spacing: grid.pixel,
         origin: [grid.x0, grid.y0, z_start],
         step,
+        tilt_drift: step * config.gantry_tilt_deg.to_radians().tan(),
+        tilt_deg: config.gantry_tilt_deg,
         thickness: step,
         slices: n_bone,
         instance_reversed,
@@ -345,6 +353,8 @@ fn soft_series(
         pixel_spacing: grid.pixel,
         origin: [grid.x0, grid.y0, z_start],
         step: soft_step,
+        tilt_drift: 0.0,
+        tilt_deg: 0.0,
         thickness: soft_step,
         slices: n_soft,
         instance_reversed: s.chance(0.3),
@@ -526,7 +536,7 @@ impl ExamScan {
             body_part: Some("HEAD".into()),
             slice_thickness: Some(series.thickness),
             spacing_between_slices: series.spacing_between_slices,
-            gantry_tilt: Some(0.0),
+            gantry_tilt: Some(series.tilt_deg),
             patient_id: Some(patient.id.clone()),
             patient_name: Some(patient.name.clone()),
             study_date: Some(exam.date.dicom()),
@@ -545,9 +555,14 @@ impl ExamScan {
 
     /// ImagePositionPatient of slice `k` (z order) of an axial series.
     pub fn slice_origin(series: &SeriesPlan, k: usize) -> V3 {
+        let y = if series.tilt_drift == 0.0 {
+            series.origin[1]
+        } else {
+            round_to(series.origin[1] + k as f64 * series.tilt_drift, 1e-4)
+        };
         [
             series.origin[0],
-            series.origin[1],
+            y,
             round_to(series.origin[2] + k as f64 * series.step, 1e-4),
         ]
     }

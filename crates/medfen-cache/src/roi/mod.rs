@@ -70,6 +70,11 @@ pub struct Placement {
     pub midline_mm: f64,
     /// How the crop centre was found.
     pub centre_source: CentreSource,
+    /// Share of the record's voxels that lie outside the volume (beyond its first or
+    /// last slice, or beside its field of view), filled with `pad_hu`: 0 for an ear
+    /// wholly inside; more is a flag, never a silent copy of edge slices.
+    #[serde(default)]
+    pub padded_fraction: f64,
 }
 
 /// One extracted ear.
@@ -456,18 +461,70 @@ fn slice_centre(
     (cy, cu, source)
 }
 
-/// Where each output slice samples the source: (lower index, upper index, weight of
-/// the upper one).
-type ZPlan = Vec<(usize, usize, f64)>;
+/// Where one output slice samples the source.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum ZAt {
+    /// Between source slices `lo` and `hi`, `w` the weight of `hi`.
+    Inside(usize, usize, f64),
+    /// Beyond the first or last source slice, at this fractional slice index: filled
+    /// with `pad_hu`, never with a copy of the edge slice.
+    Outside(f64),
+}
+
+impl ZAt {
+    /// The source slices it reads.
+    pub(super) fn slices(self) -> impl Iterator<Item = usize> {
+        let pair = match self {
+            Self::Inside(lo, hi, _) => Some([lo, hi]),
+            Self::Outside(_) => None,
+        };
+        pair.into_iter().flatten()
+    }
+
+    /// The nearest source slice (the edge slice when outside).
+    pub(super) fn nearest(self, nz: usize) -> usize {
+        match self {
+            Self::Inside(lo, hi, w) => {
+                if w < 0.5 {
+                    lo
+                } else {
+                    hi
+                }
+            }
+            Self::Outside(f) => (f.round().max(0.0) as usize).min(nz - 1),
+        }
+    }
+
+    /// The fractional source slice index.
+    pub(super) fn index(self) -> f64 {
+        match self {
+            Self::Inside(lo, hi, w) => lo as f64 + (hi as f64 - lo as f64) * w,
+            Self::Outside(f) => f,
+        }
+    }
+}
+
+/// Where each output slice samples the source.
+type ZPlan = Vec<ZAt>;
 
 fn z_plan(g: &Geometry, spec: &CacheSpec, peak: usize) -> ZPlan {
     let k = spec.num_slices;
     let n = g.nz;
-    let whole = |idx: Vec<usize>| idx.into_iter().map(|i| (i, i, 0.0)).collect::<Vec<_>>();
+    let whole = |idx: Vec<usize>| idx.into_iter().map(|i| ZAt::Inside(i, i, 0.0)).collect();
     match spec.sampling {
         Sampling::Even => {
             if n < k {
-                whole((0..k).map(|i| i.min(n - 1)).collect())
+                // Every slice once, then air: fewer slices than asked for are padded
+                // (and flagged), not repeated.
+                (0..k)
+                    .map(|i| {
+                        if i < n {
+                            ZAt::Inside(i, i, 0.0)
+                        } else {
+                            ZAt::Outside(i as f64)
+                        }
+                    })
+                    .collect()
             } else {
                 whole(linspace_idx(0, n - 1, k))
             }
@@ -489,13 +546,24 @@ fn z_plan(g: &Geometry, spec: &CacheSpec, peak: usize) -> ZPlan {
         }
         Sampling::Mm { spacing_mm } => {
             let step = spacing_mm / g.v.spacing[0];
+            let last = (n - 1) as f64;
             (0..k)
                 .map(|i| {
-                    let f = (peak as f64 + (i as f64 - (k as f64 - 1.0) / 2.0) * step)
-                        .clamp(0.0, (n - 1) as f64);
+                    let f = peak as f64 + (i as f64 - (k as f64 - 1.0) / 2.0) * step;
+                    // Within rounding of the first or last slice is that slice.
+                    let f = if f < 0.0 && f > -1e-9 {
+                        0.0
+                    } else if f > last && f < last + 1e-9 {
+                        last
+                    } else {
+                        f
+                    };
+                    if !(0.0..=last).contains(&f) {
+                        return ZAt::Outside(f);
+                    }
                     let lo = f.floor() as usize;
                     let hi = (lo + 1).min(n - 1);
-                    (lo, hi, f - lo as f64)
+                    ZAt::Inside(lo, hi, f - lo as f64)
                 })
                 .collect()
         }
@@ -561,15 +629,19 @@ fn unique(mut zs: Vec<usize>) -> Vec<usize> {
 /// The probe slices of a z plan (where the crop centre is looked for): the nearest
 /// source slice of evenly spaced output slices.
 fn probes(spec: &CacheSpec, plan: &ZPlan) -> Vec<usize> {
-    linspace_idx(0, plan.len() - 1, spec.probe_slices.min(plan.len()))
-        .into_iter()
-        .map(|i| {
-            if plan[i].2 < 0.5 {
-                plan[i].0
-            } else {
-                plan[i].1
-            }
+    let inside: Vec<usize> = plan
+        .iter()
+        .filter_map(|at| match *at {
+            ZAt::Inside(lo, hi, w) => Some(if w < 0.5 { lo } else { hi }),
+            ZAt::Outside(_) => None,
         })
+        .collect();
+    if inside.is_empty() {
+        return Vec::new();
+    }
+    linspace_idx(0, inside.len() - 1, spec.probe_slices.min(inside.len()))
+        .into_iter()
+        .map(|i| inside[i])
         .collect()
 }
 
@@ -617,7 +689,7 @@ pub fn extract_ears_lazy<E>(
         let at: Vec<_> = ears.iter().filter_map(|e| e.plan.get(k).copied()).collect();
         load(
             slices,
-            &unique(at.iter().flat_map(|&(lo, hi, _)| [lo, hi]).collect()),
+            &unique(at.iter().flat_map(|a| a.slices()).collect()),
             rows.clone(),
         )?;
         let g = Geometry::lazy(slices);

@@ -5,7 +5,7 @@ use medfen_tasks::Side;
 
 use super::crop::{Columns, crop_slice};
 use super::taps::{Taps, taps};
-use super::{EarPlan, EarRecord, Geometry, Placement, side_x};
+use super::{EarPlan, EarRecord, Geometry, Placement, ZAt, side_x};
 use crate::kernels::Isa;
 use crate::spec::{CacheSpec, CropMode};
 
@@ -17,6 +17,8 @@ pub(super) struct Grid {
     step: [f64; 2],
     rows: Vec<Taps>,
     cols: Columns,
+    /// Output rows and columns whose centre lies inside the source image.
+    inside: [usize; 2],
 }
 
 impl Grid {
@@ -44,13 +46,18 @@ pub(super) fn grid(g: &Geometry, spec: &CacheSpec, mid: f64, ear: &EarPlan) -> G
     };
     let offset = |i: usize| i as f64 + 0.5 - s as f64 / 2.0;
     let [ny, nx] = [g.ny, g.nx];
+    let row_at = |r: usize| ear.cy + offset(r) * step[0];
+    let col_at = |c: usize| cx + dir * offset(c) * step[1];
+    let within = |p: f64, n: usize| (-0.5..=n as f64 - 0.5).contains(&p);
     Grid {
         cx,
         step,
-        cols: Columns::new((0..s).map(|c| cx + dir * offset(c) * step[1]), nx),
-        rows: (0..s)
-            .map(|r| taps(ear.cy + offset(r) * step[0], ny))
-            .collect(),
+        cols: Columns::new((0..s).map(col_at), nx),
+        rows: (0..s).map(|r| taps(row_at(r), ny)).collect(),
+        inside: [
+            (0..s).filter(|&r| within(row_at(r), ny)).count(),
+            (0..s).filter(|&c| within(col_at(c), nx)).count(),
+        ],
     }
 }
 
@@ -92,8 +99,14 @@ impl RecordWriter {
         }
     }
 
-    /// The next output slice: the crop of source slice `lo`, blended with `hi` by `w`.
-    pub(super) fn push(&mut self, g: &Geometry, grid: &Grid, (lo, hi, w): (usize, usize, f64)) {
+    /// The next output slice: the crop of source slice `lo`, blended with `hi` by `w`;
+    /// `pad_hu` everywhere beyond the first or last source slice.
+    pub(super) fn push(&mut self, g: &Geometry, grid: &Grid, at: ZAt) {
+        let ZAt::Inside(lo, hi, w) = at else {
+            self.a.fill(self.pad);
+            round_append(&self.a, &mut self.data);
+            return;
+        };
         let (rows, cols) = (&grid.rows, &grid.cols);
         crop_slice(g, lo, rows, cols, self.pad, &mut self.a, self.isa);
         if w > 0.0 {
@@ -112,17 +125,19 @@ impl RecordWriter {
         let z_mm: Vec<f64> = ear
             .plan
             .iter()
-            .map(|&(lo, hi, w)| {
-                let z = lo as f64 + (hi as f64 - lo as f64) * w;
-                g.position(z, cy, cx)[2]
-            })
+            .map(|at| g.position(at.index(), cy, cx)[2])
             .collect();
         let p = g.position(0.0, cy, cx);
-        let slice_indices = ear
+        let slice_indices = ear.plan.iter().map(|at| at.nearest(g.nz)).collect();
+        let outside = ear
             .plan
             .iter()
-            .map(|&(lo, hi, w)| if w < 0.5 { lo } else { hi })
-            .collect();
+            .filter(|at| matches!(at, ZAt::Outside(_)))
+            .count();
+        let plane = (grid.rows.len() * grid.rows.len()) as f64;
+        let padded = outside as f64 * plane
+            + (ear.plan.len() - outside) as f64
+                * (plane - (grid.inside[0] * grid.inside[1]) as f64);
         EarRecord {
             side: ear.side,
             data: self.data,
@@ -134,6 +149,7 @@ impl RecordWriter {
                 pixel_mm: [grid.step[0] * g.v.spacing[1], grid.step[1] * g.v.spacing[2]],
                 midline_mm: g.position(0.0, 0.0, mid)[0],
                 centre_source: ear.source,
+                padded_fraction: padded / (plane * ear.plan.len().max(1) as f64),
             },
         }
     }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use medfen_cache::{
-    CacheSpec, Sampling, build_cache, cache_key, estimated_bytes, gc_caches, sources_from,
-    verify_cache,
+    CacheSpec, OnIrregular, Sampling, build_cache, cache_key, estimated_bytes, gc_caches,
+    sources_from, verify_cache,
 };
 
 use medfen_app::Progress;
@@ -27,7 +27,11 @@ offset, code, split, slice indices, z in mm, crop centre, pixel size, checksum) 
 data.i16 (fixed-size little-endian int16 HU records [K, S, S], columns medial to
 lateral for both ears), and prints the folder. The key hashes the spec and every source
 file's name, size and time: another spec or a changed file makes a new cache; the same
-inputs reuse it. An interrupted build resumes. It ends with the laterality check of
+inputs reuse it. An interrupted build resumes. A series with a gap, uneven steps or
+gantry tilt is resampled onto a regular grid first (the index's `geometry` column says
+so; --on-irregular refuse fails instead, listing them); slices beyond the series and
+crops beside its field of view are air, and `padded_fraction` in the index says how
+much. It ends with the laterality check of
 `medfen audit laterality` on the ears just cached. See docs/cache.md.";
 
 /// Options of `medfen cache`.
@@ -67,6 +71,11 @@ pub struct CacheArgs {
     /// The original pipeline's preprocessing: 32 even slices, 192 native pixels to 224.
     #[arg(long)]
     pub compat: bool,
+    /// Series with a gap, uneven slice steps or gantry tilt: resample (onto a regular
+    /// grid in mm, shear removed; recorded per exam in the index's `geometry` column)
+    /// or refuse (the build fails, listing every such exam and why).
+    #[arg(long, value_name = "WHAT", default_value = "resample")]
+    pub on_irregular: OnIrregular,
     /// Print the key and the estimated size; build nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -108,7 +117,10 @@ pub enum CacheAction {
 }
 
 fn spec_of(args: &CacheArgs) -> CacheSpec {
-    let shaped = |spec: CacheSpec| spec.with_record_shape(args.num_slices, args.image_size);
+    let shaped = |spec: CacheSpec| CacheSpec {
+        on_irregular: args.on_irregular,
+        ..spec.with_record_shape(args.num_slices, args.image_size)
+    };
     if args.compat {
         return shaped(CacheSpec::compatible());
     }
