@@ -385,6 +385,26 @@ fn cached(spec: &CacheSpec, series: &Path) -> medfen_cache::ExtractedExam {
     medfen_cache::extract_source(spec, &src).unwrap()
 }
 
+/// Copies the series in `from` to `to` without the three slices just below `z` (mm).
+fn copy_with_a_gap(from: &Path, to: &Path, z: f64) {
+    std::fs::create_dir_all(to).unwrap();
+    let mut by_z: Vec<(f64, std::path::PathBuf)> = std::fs::read_dir(from)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let h = medfen_dicom::read_header(&path).unwrap();
+            (h.frames[0].position.unwrap()[2], path)
+        })
+        .collect();
+    by_z.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let below = by_z.iter().rposition(|(p, _)| *p < z).unwrap();
+    for (i, (_, path)) in by_z.iter().enumerate() {
+        if !(below - 2..=below).contains(&i) {
+            std::fs::copy(path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
 /// One phantom with a granuloma in the left ear, acquired regularly, with a 3-slice gap
 /// just below the lesion, and on a gantry tilted 15°. The irregular series are
 /// resampled onto a regular grid, and within the truth's lesion box each record
@@ -433,25 +453,7 @@ fn a_gap_or_gantry_tilt_leaves_the_lesion_at_its_true_position() {
     assert_eq!(regular.geometry, None);
     // Three slices just below the lesion's centre removed.
     let gap_dir = dir.path().join("gap");
-    std::fs::create_dir_all(&gap_dir).unwrap();
-    let mut by_z: Vec<(f64, std::path::PathBuf)> = std::fs::read_dir(&regular_dir)
-        .unwrap()
-        .map(|e| {
-            let path = e.unwrap().path();
-            let h = medfen_dicom::read_header(&path).unwrap();
-            (h.frames[0].position.unwrap()[2], path)
-        })
-        .collect();
-    by_z.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let below = by_z
-        .iter()
-        .rposition(|(z, _)| *z < lesion.0[2] - 2.0)
-        .unwrap();
-    for (i, (_, path)) in by_z.iter().enumerate() {
-        if !(below - 2..=below).contains(&i) {
-            std::fs::copy(path, gap_dir.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    copy_with_a_gap(&regular_dir, &gap_dir, lesion.0[2] - 2.0);
     let (tilted_dir, _) = synth("tilted", 15.0);
     // Refused when asked, with the finding as the reason.
     let refuse = CacheSpec {
