@@ -337,3 +337,87 @@ fn multiclass_from_several_score_columns() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("class 2 is not one of 0..1"));
 }
+
+/// A prediction table as `medfen eval` (`labelled`) or `medfen predict` writes it.
+fn prediction_table(labelled: bool) -> medfen_tasks::PredictionTable {
+    use medfen_tasks::{Prediction, PredictionTable, Side};
+    let rows = (0..12u64)
+        .map(|i| {
+            // Ears 0 and 7 are outside the task: no target, as eval writes them.
+            let in_task = labelled.then_some(i != 0 && i != 7);
+            let y_true = (in_task == Some(true)).then_some(u8::from(i % 3 == 0));
+            Prediction {
+                exam_id: Some(100 + i / 2),
+                side: if i % 2 == 0 { Side::Left } else { Side::Right },
+                source: (!labelled).then(|| format!("exam{}", i / 2)),
+                patient_key: labelled.then(|| format!("p{}", i / 4)),
+                code: labelled.then_some(if i % 3 == 0 { 2 } else { 5 }),
+                in_task,
+                y_true,
+                y_pred: usize::from(i % 2 == 0),
+                probs: vec![f64::from(i as u32) / 12.0],
+                threshold: Some(0.5),
+                top_slices: Vec::new(),
+            }
+        })
+        .collect();
+    PredictionTable {
+        class_names: Vec::new(),
+        top_k: 0,
+        rows,
+    }
+}
+
+#[test]
+fn medfen_reads_its_own_prediction_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for name in ["eval.csv", "eval.parquet"] {
+        prediction_table(true).write(&d.join(name)).unwrap();
+        let args = [
+            "metrics",
+            "--pred",
+            name,
+            "--score",
+            "y_prob",
+            "--label",
+            "y_true",
+            "--group",
+            "patient_key",
+        ];
+        let mut json = args.to_vec();
+        json.push("--json");
+        let j = ok_json(&medfen(&json, d));
+        assert_eq!(j["input"]["outside_task_rows"], 2, "{name}");
+        assert_eq!(j["input"]["used_rows"], 10, "{name}");
+        assert_eq!(j["binary"]["n"], 10, "{name}");
+        let out = medfen(&args, d);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("(10 of 12 rows used; 2 outside the task (`in_task` false) left out)"),
+            "{text}"
+        );
+    }
+    // predict's table has no labels: said plainly, not as an empty cell at line 2.
+    prediction_table(false)
+        .write(&d.join("predict.csv"))
+        .unwrap();
+    let out = medfen(
+        &[
+            "metrics",
+            "--pred",
+            "predict.csv",
+            "--score",
+            "y_prob",
+            "--label",
+            "y_true",
+        ],
+        d,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no row has a label in `y_true`") && err.contains("medfen predict"),
+        "{err}"
+    );
+}

@@ -30,6 +30,8 @@ Examples:
   medfen metrics --pred preds.csv --score p_0,p_1,p_2,p_3,p_4,p_5 --label class_id --json
 
 Binary labels are 0/1 (or true/false); a sample is positive when score >= threshold.
+Rows whose `in_task` column (medfen's prediction tables have one) is false are left
+out and counted: ears outside the task carry no label.
 Statistics that are undefined on the data (one class missing, too few samples) are
 reported as null with the reason, never as 0. An interval whose bounds coincide, that
 rests on fewer than 100 valid replicates or that dropped replicates is printed with
@@ -129,6 +131,10 @@ pub struct InputSummary {
     pub used_rows: usize,
     /// Rows skipped with --drop-missing (as "line N" / "row N").
     pub dropped_rows: Vec<String>,
+    /// Rows left out because the table's `in_task` column says they are not in the
+    /// task (ears masked out of it: medfen's prediction tables carry the column).
+    #[serde(default)]
+    pub outside_task_rows: usize,
     /// Score column(s).
     pub score: Vec<String>,
     /// Label column.
@@ -155,6 +161,9 @@ pub struct MetricsOutput {
     pub plots: Vec<String>,
 }
 
+/// The column of medfen's prediction tables that says whether a row is in the task.
+const IN_TASK: &str = "in_task";
+
 /// The cluster ids of column `name`, trimmed; blank cells are missing.
 fn group_ids(table: &Table, name: &str) -> medfen_io::Result<Vec<Option<String>>> {
     Ok(table
@@ -176,6 +185,12 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
     wanted.push(&args.label);
     if let Some(g) = &args.group {
         wanted.push(g);
+    }
+    let marks_task = Table::column_names(&args.pred)?
+        .iter()
+        .any(|n| n == IN_TASK);
+    if marks_task && !wanted.contains(&IN_TASK) {
+        wanted.push(IN_TASK);
     }
     let table = Table::read_columns(&args.pred, &wanted)?;
     if table.rows() == 0 {
@@ -199,6 +214,7 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
             rows: table.rows(),
             used_rows: 0,
             dropped_rows: Vec::new(),
+            outside_task_rows: 0,
             score: args.score.clone(),
             label: args.label.clone(),
             group: args.group.clone(),
@@ -212,8 +228,7 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
         let keep = usable_rows(
             &table,
             args,
-            &[&scores[0]],
-            &labels,
+            (&[&scores[0]], &labels),
             groups.as_deref(),
             &mut output.input,
         )?;
@@ -235,8 +250,7 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
         let keep = usable_rows(
             &table,
             args,
-            &cols,
-            &class_opts,
+            (&cols, &class_opts),
             groups.as_deref(),
             &mut output.input,
         )?;
@@ -335,18 +349,33 @@ fn load_threshold(path: &Path) -> Result<ChosenThreshold> {
         .with_context(|| format!("{}: the stored threshold is malformed", path.display()))
 }
 
-/// Rows whose scores, label and group are all present; empty cells are errors unless
-/// `--drop-missing`, which records them.
+/// Rows in the task (`in_task` not false) whose scores, label and group are all
+/// present; empty cells are errors unless `--drop-missing`, which records them.
 fn usable_rows(
     table: &Table,
     args: &MetricsArgs,
-    scores: &[&Vec<Option<f64>>],
-    labels: &[Option<bool>],
+    (scores, labels): (&[&Vec<Option<f64>>], &[Option<bool>]),
     groups: Option<&[Option<String>]>,
     summary: &mut InputSummary,
 ) -> Result<Vec<usize>> {
+    let in_task = table
+        .has(IN_TASK)
+        .then(|| table.bools(IN_TASK))
+        .transpose()?;
+    if labels.iter().all(Option::is_none) {
+        bail!(
+            "{}: no row has a label in `{}`: predictions of unlabelled exams (as `medfen \
+             predict` writes them) have nothing to be scored against; add the labels first",
+            table.path().display(),
+            args.label
+        );
+    }
     let mut keep = Vec::with_capacity(table.rows());
     for i in 0..table.rows() {
+        if in_task.as_ref().is_some_and(|t| t[i] == Some(false)) {
+            summary.outside_task_rows += 1;
+            continue;
+        }
         let missing = if labels[i].is_none() {
             Some(args.label.clone())
         } else if let Some(k) = scores.iter().position(|c| c[i].is_none()) {
@@ -373,6 +402,12 @@ fn usable_rows(
         tracing::warn!(
             "skipped {} row(s) with empty cells",
             summary.dropped_rows.len()
+        );
+    }
+    if summary.outside_task_rows > 0 {
+        tracing::info!(
+            "left out {} row(s) outside the task (`{IN_TASK}` is false)",
+            summary.outside_task_rows
         );
     }
     summary.used_rows = keep.len();
@@ -492,9 +527,17 @@ fn with_ci(estimate: Option<f64>, ci: Option<&MetricInterval>) -> String {
 fn summary(out: &MetricsOutput, args: &MetricsArgs) -> String {
     let mut s = String::new();
     let i = &out.input;
+    let outside = if i.outside_task_rows > 0 {
+        format!(
+            "; {} outside the task (`in_task` false) left out",
+            i.outside_task_rows
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         s,
-        "medfen metrics: {} ({} of {} rows used)",
+        "medfen metrics: {} ({} of {} rows used{outside})",
         i.path, i.used_rows, i.rows
     );
     if let Some(r) = &out.binary {

@@ -20,6 +20,20 @@ pub(super) fn encode(table: &Table, path: &Path) -> Result<Vec<u8>> {
 
 /// Reads the `wanted` columns (all when `None`) of a CSV file as text; empty cells are
 /// missing values.
+/// The column names of a CSV file (its header line).
+pub(super) fn header(path: &Path) -> Result<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| Error::table(path, format!("cannot open: {e}")))?;
+    Ok(reader
+        .headers()
+        .map_err(|e| Error::table(path, format!("cannot read the header line: {e}")))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
+        .collect())
+}
+
 pub(super) fn decode(path: &Path, wanted: Option<&[&str]>) -> Result<Vec<(String, Column)>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)

@@ -424,6 +424,18 @@ impl Table {
         Self::read_selected(path, Some(wanted))
     }
 
+    /// The column names of a Parquet or CSV file, without reading its rows.
+    ///
+    /// # Errors
+    /// An unreadable or malformed file, naming it.
+    pub fn column_names(path: &Path) -> Result<Vec<String>> {
+        match extension(path).as_deref() {
+            Some("csv") => csv_io::header(path),
+            Some("parquet" | "pq") => parquet_io::header(path),
+            _ => Err(unsupported(path)),
+        }
+    }
+
     fn read_selected(path: &Path, wanted: Option<&[&str]>) -> Result<Self> {
         let (columns, metadata, csv_lines) = match extension(path).as_deref() {
             Some("csv") => (csv_io::decode(path, wanted)?, Vec::new(), true),

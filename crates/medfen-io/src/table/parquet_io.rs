@@ -68,6 +68,19 @@ type Decoded = (Vec<(String, Column)>, Vec<(String, String)>);
 
 /// Reads the `wanted` columns (all when `None`) of a Parquet file, in file order, and
 /// the footer's key-value metadata.
+/// The column names of a Parquet file (its schema).
+pub(super) fn header(path: &Path) -> Result<Vec<String>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::table(path, format!("not a readable Parquet file: {e}")))?;
+    Ok(builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
 pub(super) fn decode(path: &Path, wanted: Option<&[&str]>) -> Result<Decoded> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let not_parquet = |e: parquet::errors::ParquetError| {
