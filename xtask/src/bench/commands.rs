@@ -33,8 +33,17 @@ pub(super) fn release_medfen(ws: &Workspace) -> Result<std::path::PathBuf> {
 
 /// The best wall time of `RUNS` runs of the command `make` builds (output discarded).
 pub(super) fn best_wall_seconds(make: impl Fn() -> Command) -> Result<f64> {
+    best_wall_seconds_after(|| Ok(()), make)
+}
+
+/// As [`best_wall_seconds`], with `before` run (untimed) before each run.
+pub(super) fn best_wall_seconds_after(
+    before: impl Fn() -> Result<()>,
+    make: impl Fn() -> Command,
+) -> Result<f64> {
     let mut best = f64::INFINITY;
     for _ in 0..RUNS {
+        before()?;
         let mut cmd = make();
         let started = Instant::now();
         let out = cmd
@@ -65,4 +74,22 @@ pub(super) fn medfen(bin: &Path, dir: &Path, args: &[&str], one_thread: bool) ->
         cmd.env_remove("RAYON_NUM_THREADS");
     }
     cmd
+}
+
+/// Removes `files` and waits for the system's dirty pages to reach the disk: each timed
+/// export then writes a new file on a quiet page cache (replacing a 126 MB file that is
+/// still being written back costs either tool 0.1-0.3 s of kernel time).
+pub(super) fn fresh_outputs(files: &[&Path]) -> Result<()> {
+    for f in files {
+        match std::fs::remove_file(f) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let status = Command::new("sync").status()?;
+    if !status.success() {
+        bail!("sync failed ({status})");
+    }
+    Ok(())
 }
