@@ -35,10 +35,19 @@ fn medfen(bin: &Path, dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// What a first build costs, as measured on a fresh clone (README's "Try it").
+const FIRST_BUILD: &str = "the first build compiles about 480 crates: about 6 minutes on 2 cores";
+
 /// Builds `medfen` and `medfen-torch` (provisioning libtorch first); the `medfen`
 /// executable.
 fn build(ws: &Workspace) -> Result<PathBuf> {
+    eprintln!(
+        "▶ demo step 1 of 3: libtorch {} (CPU) from PyPI into .libtorch/ (first time only: \
+         about 0.5 GB downloaded, then extracted)",
+        libtorch::TORCH_VERSION
+    );
     let kit = libtorch::provision(ws, &libtorch::Args::keep_active())?;
+    eprintln!("▶ demo step 2 of 3: medfen and medfen-torch");
     let mut build = run::command("cargo", ws.root());
     build.args([
         "build",
@@ -51,7 +60,8 @@ fn build(ws: &Workspace) -> Result<PathBuf> {
     for (k, v) in libtorch::cargo_env(&kit) {
         build.env(k, v);
     }
-    run::status(&mut build)?;
+    crate::build_progress::cargo_build(&mut build, "medfen and medfen-torch", FIRST_BUILD)?;
+    eprintln!("▶ demo step 3 of 3: the pipeline on synthetic data");
     Ok(ws.root().join("target/debug/medfen"))
 }
 
@@ -183,53 +193,80 @@ fn train_and_eval(bin: &Path, out: &Path, cache_dir: &str, args: &Args) -> Resul
 /// The demo's report: what ran, the test evaluation's summary as `medfen eval` prints
 /// it (val's pre-specified operating points first, with patient-clustered CIs), and
 /// where the outputs are.
-fn print_report(
+fn report(
     out: &Path,
     cache_dir: &str,
     args: &Args,
     train_seconds: f64,
     eval: &str,
-) -> Result<()> {
+) -> Result<String> {
+    use std::fmt::Write as _;
     let run_dir = out.join("runs/ear2d");
     let metrics_path = run_dir.join("eval/test-best/metrics.json");
     if !metrics_path.exists() {
         bail!("{} was not written", metrics_path.display());
     }
-    println!();
-    println!("medfen demo — ear2d (ResNet18 slice encoder, width 16, gated attention) on");
-    println!(
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "medfen demo — ear2d (ResNet18 slice encoder, width 16, gated attention) on"
+    );
+    let _ = writeln!(
+        s,
         "{} synthetic exams, task normal_vs_abnormal, trained on CPU in {train_seconds:.0} s",
         args.exams
     );
-    print!("{eval}");
-    println!("outputs:");
-    println!("  data        {}", out.join("synth").display());
-    println!("  cache       {}", out.join(cache_dir).display());
-    println!(
+    s.push_str(eval);
+    let _ = writeln!(s, "outputs:");
+    let _ = writeln!(s, "  data        {}", out.join("synth").display());
+    let _ = writeln!(s, "  cache       {}", out.join(cache_dir).display());
+    let _ = writeln!(
+        s,
         "  run         {}  (metrics.jsonl, best.safetensors, thresholds.json)",
         run_dir.display()
     );
-    println!(
+    let _ = writeln!(
+        s,
         "  predictions {}",
         run_dir.join("eval/test-best/predictions.csv").display()
     );
-    println!("  metrics     {}", metrics_path.display());
-    Ok(())
+    let _ = writeln!(s, "  metrics     {}", metrics_path.display());
+    Ok(s)
+}
+
+/// Runs the demo with `args` into `out`; its report.
+fn run_into(ws: &Workspace, args: &Args, out: &Path) -> Result<String> {
+    let bin = build(ws)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let cache_dir = prepare_data(&bin, out, args)?;
+    let (train_seconds, eval) = train_and_eval(&bin, out, &cache_dir, args)?;
+    report(out, &cache_dir, args, train_seconds, &eval)
 }
 
 /// Runs the demo and prints its report.
 pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     let started = Instant::now();
-    let bin = build(ws)?;
     let out = if args.out.is_absolute() {
         args.out.clone()
     } else {
         ws.root().join(&args.out)
     };
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let cache_dir = prepare_data(&bin, &out, args)?;
-    let (train_seconds, eval) = train_and_eval(&bin, &out, &cache_dir, args)?;
-    print_report(&out, &cache_dir, args, train_seconds, &eval)?;
-    println!("(total {:.0} s)", started.elapsed().as_secs_f64());
+    let report = run_into(ws, args, &out)?;
+    println!("\n{report}(total {:.0} s)", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The demo with its defaults, run into `target/demo-check` (its data reused from one
+/// check to the next), checked against README's example: `cargo xtask test`'s step.
+pub fn check_against_readme(ws: &Workspace) -> Result<String> {
+    let args = Args {
+        out: PathBuf::from("target/demo-check"),
+        exams: 80,
+        epochs: 15,
+        seed: 1,
+    };
+    let out = ws.root().join(&args.out);
+    let report = run_into(ws, &args, &out)?;
+    crate::readme::check_demo_report(ws, &report, &out)?;
+    Ok("README's example reproduced".into())
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod build_progress;
 mod demo;
 mod dist;
 mod fixtures;
@@ -14,6 +15,7 @@ mod fuzz;
 mod libtorch;
 mod oracles;
 mod paths;
+mod readme;
 mod run;
 mod system;
 mod test;

@@ -94,24 +94,33 @@ fn checks(ws: &Workspace, env: &Env, args: &Args) -> Vec<Outcome> {
             .map_or_else(|| "passed".to_owned(), |l| summarize_nextest(l)))
     }));
     if args.filters.is_empty() {
-        outcomes.push(step("doctests", || {
-            let mut cmd = env.cargo(
-                ws,
-                &[
-                    "test",
-                    "--doc",
-                    "--workspace",
-                    "--locked",
-                    features[0],
-                    features[1],
-                ],
-            );
-            let lines = tee(&mut cmd, |l| l.starts_with("test result:"))?;
-            let passed: usize = lines.iter().filter_map(|l| count_passed(l)).sum();
-            Ok(format!("{passed} passed"))
-        }));
+        outcomes.push(doctests(ws, env, &features));
+        // README's commands need the binaries the tests built; the demo is the
+        // pipeline a newcomer runs first, checked against what README says it prints.
+        outcomes.push(step("readme", || crate::readme::check(ws)));
+        outcomes.push(step("demo", || crate::demo::check_against_readme(ws)));
     }
     outcomes
+}
+
+/// The doc tests.
+fn doctests(ws: &Workspace, env: &Env, features: &[&str; 2]) -> Outcome {
+    step("doctests", || {
+        let mut cmd = env.cargo(
+            ws,
+            &[
+                "test",
+                "--doc",
+                "--workspace",
+                "--locked",
+                features[0],
+                features[1],
+            ],
+        );
+        let lines = tee(&mut cmd, |l| l.starts_with("test result:"))?;
+        let passed: usize = lines.iter().filter_map(|l| count_passed(l)).sum();
+        Ok(format!("{passed} passed"))
+    })
 }
 
 /// Prints each check's line and the one summary line; fails when a check failed.

@@ -131,6 +131,20 @@ pub(super) fn run(ws: &Workspace) -> Result<()> {
     )
 }
 
+/// `cargo xtask bench volume`: only the end-to-end `medfen volume --out` row.
+pub(super) fn run_volume(ws: &Workspace) -> Result<()> {
+    let python = oracles::provision(ws)?;
+    let data = ws.root().join("target").join("bench-data").join("dicom");
+    let script = ws
+        .root()
+        .join("xtask")
+        .join("bench")
+        .join("dicom_pydicom.py");
+    prepare_data(ws, &python, &script, &data)?;
+    let volume = volume_command(ws, &python, &script, &data)?;
+    write_results(ws, "volume", &serde_json::json!({ "volume_command": volume }))
+}
+
 /// `medfen volume SERIES --out vol.npy` end to end against pydicom + np.save.
 fn volume_command(
     ws: &Workspace,
@@ -153,19 +167,22 @@ fn volume_command(
     let args = ["volume", &series_arg, "--out", &npy];
     let no_file = ["volume", &series_arg, "--json"];
     let (ours, theirs) = (out_dir.join("medfen.npy"), out_dir.join("numpy.npy"));
-    let fresh = || commands::fresh_outputs(&[&ours, &theirs]);
     let timed = |one_thread| {
-        commands::best_wall_seconds_after(fresh, || {
-            commands::medfen(&bin, ws.root(), &args, one_thread)
-        })
+        commands::best_wall_seconds_after(
+            || commands::fresh_outputs(&[&ours]),
+            || commands::medfen(&bin, ws.root(), &args, one_thread),
+        )
     };
     let (one, all) = (timed(true)?, timed(false)?);
     let json = commands::best_wall_seconds(|| commands::medfen(&bin, ws.root(), &no_file, false))?;
-    let py = commands::best_wall_seconds_after(fresh, || {
-        let mut cmd = run::command(python, ws.root());
-        cmd.arg(script).arg("save").arg(&series).arg(&theirs);
-        cmd
-    })?;
+    let py = commands::best_wall_seconds_after(
+        || commands::fresh_outputs(&[&theirs]),
+        || {
+            let mut cmd = run::command(python, ws.root());
+            cmd.arg(script).arg("save").arg(&series).arg(&theirs);
+            cmd
+        },
+    )?;
     let same = std::fs::read(&ours)? == std::fs::read(&theirs)?;
     println!(
         "\n`medfen volume SERIES --out vol.npy` end to end (120 slices of 512x512, explicit LE, \

@@ -38,6 +38,8 @@ enum Area {
     /// RLE, JPEG 2000 lossless), one thread and all cores, against pydicom; and `medfen
     /// volume --out vol.npy` end to end against pydicom + np.save.
     Dicom,
+    /// Only the `medfen volume --out vol.npy` row of `dicom`, against pydicom + np.save.
+    Volume,
     /// `medfen synth` of 60 full-size exams (512x512, ~150 slices, ~5 GB), one thread
     /// and all cores; the target is under 30 s on 2 cores.
     Synth,
@@ -57,6 +59,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     match args.area {
         Area::Metrics => metrics::run(ws),
         Area::Dicom => dicom::run(ws),
+        Area::Volume => dicom::run_volume(ws),
         Area::Synth => synth::run(ws),
         Area::Cache => cache::run(ws),
         Area::Train => train::run(ws),
