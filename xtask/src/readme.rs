@@ -36,7 +36,11 @@ fn shown_commands(readme: &str) -> Vec<String> {
 fn words(tokens: &[&str]) -> Vec<String> {
     tokens
         .iter()
-        .take_while(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        .take_while(|t| {
+            !t.is_empty()
+                && !t.starts_with('-')
+                && t.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        })
         .map(|t| (*t).to_owned())
         .collect()
 }

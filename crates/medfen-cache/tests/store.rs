@@ -172,3 +172,29 @@ fn builds_are_identical_keyed_resumable_and_verified() {
     assert!(kept.dir.exists() && !other.dir.exists() && !root.join("incomplete").exists());
     assert!(root.join("not-a-cache").exists());
 }
+
+/// The same synth options in two folders, moments apart, give the same cache key: the
+/// phantom's files carry their exam's date as modification time, so a newcomer's demo
+/// cache has the key README shows.
+#[test]
+fn the_same_synth_data_written_twice_has_the_same_cache_key() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = sources(a.path(), 3);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = sources(b.path(), 3);
+    let spec = small_spec();
+    let (key_a, prints_a) = cache_key(&spec, &first).unwrap();
+    let (key_b, prints_b) = cache_key(&spec, &second).unwrap();
+    assert_eq!(prints_a, prints_b);
+    assert_eq!(key_a, key_b);
+    // A rewritten file (same name and size, a new time) still makes a new key.
+    let dir = &second[0].series_dir;
+    let file = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&file, std::fs::read(&file).unwrap()).unwrap();
+    assert_ne!(cache_key(&spec, &second).unwrap().0, key_a);
+}

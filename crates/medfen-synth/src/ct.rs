@@ -596,6 +596,7 @@ impl ExamScan {
                             }
                         }
                         write_atomically(&path, &bytes)?;
+                        stamp_acquired(&path, exam.date)?;
                     }
                     progress(1);
                     Ok(())
@@ -606,6 +607,7 @@ impl ExamScan {
                         let mut s = Stream::new(config.seed, "junk", exam.index as u64);
                         let junk: Vec<u8> = (0..2048).map(|_| s.next_u64() as u8).collect();
                         write_atomically(&dir.join(name), &junk)?;
+                        stamp_acquired(&dir.join(name), exam.date)?;
                     }
                 }
             }
@@ -617,4 +619,18 @@ impl ExamScan {
     pub fn file_count(&self) -> u64 {
         self.series.iter().map(|s| s.slices as u64).sum()
     }
+}
+
+/// Gives a written file the exam's date (noon UTC) as its modification time, as an
+/// archive's files carry their acquisition's: the same options then give the same
+/// files down to their times, so what keys on them (a cache's content address) is the
+/// same on every machine.
+fn stamp_acquired(path: &Path, date: crate::cohort::Date) -> Result<()> {
+    let secs = u64::try_from(date.days() * 86_400 + 12 * 3600).unwrap_or(0);
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(time))
+        .map_err(|e| crate::error::Error::io(path, e))
 }

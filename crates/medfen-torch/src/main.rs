@@ -17,6 +17,8 @@ use medfen_app::LogArgs;
 
 // Referenced so the dependency (kept for its build metadata) is not reported unused.
 use torch_sys as _;
+// A dependency only to choose medfen-dicom's JPEG 2000 decoder (the `j2k-*` features).
+use medfen_dicom as _;
 
 /// medfen model commands (libtorch).
 #[derive(Parser)]

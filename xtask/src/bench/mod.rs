@@ -96,11 +96,11 @@ pub(crate) fn field(v: &Value, key: &str) -> Result<f64> {
 /// Which JPEG 2000 decoder the Rust benchmark is built with.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum J2kDecoder {
-    /// The default build: openjp2, the pure-Rust port of OpenJPEG.
-    Openjp2,
-    /// `--no-default-features --features j2k-openjpeg`: OpenJPEG's C code from the
-    /// openjpeg-sys crate, built in its own target folder so the default build stays intact.
+    /// The default build: OpenJPEG's C code from the openjpeg-sys crate.
     OpenjpegC,
+    /// `--no-default-features --features j2k-openjp2`: openjp2, the pure-Rust port of
+    /// OpenJPEG, built in its own target folder so the default build stays intact.
+    Openjp2,
 }
 
 pub(crate) fn cargo_bench_lines(
@@ -119,11 +119,11 @@ pub(crate) fn cargo_bench_lines(
         "--bench",
         "volume",
     ]);
-    if decoder == J2kDecoder::OpenjpegC {
-        cmd.args(["--no-default-features", "--features", "j2k-openjpeg"])
+    if decoder == J2kDecoder::Openjp2 {
+        cmd.args(["--no-default-features", "--features", "j2k-openjp2"])
             .env(
                 "CARGO_TARGET_DIR",
-                ws.root().join("target").join("bench-openjpeg"),
+                ws.root().join("target").join("bench-openjp2"),
             );
     }
     cmd.arg("--").args(args).arg(dir).args(only);
