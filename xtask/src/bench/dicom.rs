@@ -1,5 +1,7 @@
 //! `cargo xtask bench dicom`: header scan, decode and assembly against pydicom.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
 use serde_json::Value;
 
@@ -29,7 +31,9 @@ fn prepare_data(
     Ok(())
 }
 
-pub(super) fn run(ws: &Workspace) -> Result<()> {
+/// The oracle's Python, the baseline script and the benchmark series (written when
+/// missing).
+fn ready(ws: &Workspace) -> Result<(PathBuf, PathBuf, PathBuf)> {
     let python = oracles::provision(ws)?;
     let data = ws.root().join("target").join("bench-data").join("dicom");
     let script = ws
@@ -38,6 +42,11 @@ pub(super) fn run(ws: &Workspace) -> Result<()> {
         .join("bench")
         .join("dicom_pydicom.py");
     prepare_data(ws, &python, &script, &data)?;
+    Ok((python, script, data))
+}
+
+pub(super) fn run(ws: &Workspace) -> Result<()> {
+    let (python, script, data) = ready(ws)?;
     let mut rust = cargo_bench_lines(ws, J2kDecoder::OpenjpegC, &["measure"], &data, &[])?;
     for mut row in cargo_bench_lines(ws, J2kDecoder::Openjp2, &["measure"], &data, &["j2k"])? {
         row["syntax"] = Value::from("j2k-rs");
@@ -133,14 +142,7 @@ pub(super) fn run(ws: &Workspace) -> Result<()> {
 
 /// `cargo xtask bench volume`: only the end-to-end `medfen volume --out` row.
 pub(super) fn run_volume(ws: &Workspace) -> Result<()> {
-    let python = oracles::provision(ws)?;
-    let data = ws.root().join("target").join("bench-data").join("dicom");
-    let script = ws
-        .root()
-        .join("xtask")
-        .join("bench")
-        .join("dicom_pydicom.py");
-    prepare_data(ws, &python, &script, &data)?;
+    let (python, script, data) = ready(ws)?;
     let volume = volume_command(ws, &python, &script, &data)?;
     write_results(
         ws,
